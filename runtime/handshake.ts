@@ -1,0 +1,134 @@
+/**
+ * The client side of the handshake (PROTOCOL.md §3): HELLO → WELCOME → AUTH →
+ * AUTH_RESULT over one UDP socket, with retransmission, plus the KEY_REQ used
+ * to learn a server's key on first contact. The socket's dispatcher hands
+ * every WELCOME / AUTH_RESULT / KEY datagram to `deliver`.
+ */
+import { err, ok, type Result } from 'neverthrow';
+import * as aead from './crypto/aead.ts';
+import { complete, initiate, type InitiatorState, type Split } from './crypto/noise.ts';
+import { HANDSHAKE_COUNTER } from './crypto/session.ts';
+import { encodeAuthRequest } from './wire/auth-request.ts';
+import { decodeAuthResultBody } from './wire/auth-result-body.ts';
+import { encodeKeyReq } from './wire/key.ts';
+import { AUTH_RESULT_AAD, authAad, encodeAuth, encodeHello } from './wire/outer.ts';
+import type { Address, AuthRequest, AuthResult, Outer } from './wire/types.ts';
+import type { Udp } from './udp.ts';
+
+export interface Unreachable { type: 'Unreachable' }
+export interface Aborted { type: 'Aborted' }
+export interface Internal { type: 'Internal'; message: string }
+export type HandshakeError = Unreachable | Aborted | Internal;
+
+export interface Timing {
+  /** first retransmission timeout (default 250 ms), doubled up to maxRtoMs */
+  rtoMs: number;
+  maxRtoMs: number;
+  /** overall deadline (default 8 s) */
+  deadlineMs: number;
+}
+export const DEFAULT_TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
+
+type Waiter = (m: Outer) => boolean;
+
+/** Routes handshake answers to whoever waits for them. */
+export class HandshakeDesk {
+  private waiters = new Set<Waiter>();
+
+  constructor(private readonly udp: Udp, private readonly server: Address, private readonly timing: Timing = DEFAULT_TIMING) {}
+
+  /** Offer a decoded datagram; true if a waiter took it. */
+  deliver(m: Outer): boolean {
+    for (const w of this.waiters) if (w(m)) return true;
+    return false;
+  }
+
+  /**
+   * Sends `make()` until `accept` returns a value for some answer, with
+   * exponential backoff, until the deadline or the signal.
+   */
+  private exchange<T>(make: () => Uint8Array, accept: (m: Outer) => T | null, signal?: AbortSignal, deadline = Date.now() + this.timing.deadlineMs): Promise<Result<T, HandshakeError>> {
+    return new Promise((resolve) => {
+      let rto = this.timing.rtoMs;
+      let timer: NodeJS.Timeout | null = null;
+      const finish = (r: Result<T, HandshakeError>) => {
+        if (timer) clearTimeout(timer);
+        this.waiters.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(r);
+      };
+      const waiter: Waiter = (m) => {
+        const v = accept(m);
+        if (v === null) return false;
+        finish(ok(v));
+        return true;
+      };
+      const onAbort = () => finish(err({ type: 'Aborted' }));
+      const send = () => {
+        if (Date.now() >= deadline) return finish(err({ type: 'Unreachable' }));
+        this.udp.send(make(), this.server);
+        timer = setTimeout(send, Math.min(rto, Math.max(1, deadline - Date.now())));
+        rto = Math.min(rto * 2, this.timing.maxRtoMs);
+      };
+      if (signal?.aborted) return resolve(err({ type: 'Aborted' }));
+      signal?.addEventListener('abort', onAbort);
+      this.waiters.add(waiter);
+      send();
+    });
+  }
+
+  /** Asks the server for its static key (trust on first use). */
+  fetchKey(signal?: AbortSignal): Promise<Result<Uint8Array, HandshakeError>> {
+    const req = encodeKeyReq();
+    return this.exchange(() => req, (m) => (m.type === 'KEY' ? m.key : null), signal);
+  }
+
+  /**
+   * Runs the whole handshake against `serverKey` and returns the server's
+   * answer with the split keys (the session's keys when the answer is a session).
+   */
+  async authenticate(serverKey: Uint8Array, request: AuthRequest, signal?: AbortSignal): Promise<Result<{ result: AuthResult; split: Split }, HandshakeError>> {
+    const deadline = Date.now() + this.timing.deadlineMs;
+    // Message 1: a fresh ephemeral per transmission, so a forged WELCOME can only spoil one attempt.
+    let state: InitiatorState | null = null;
+    const welcome = await this.exchange(
+      () => {
+        const i = initiate(serverKey);
+        if (i.isErr()) return new Uint8Array(0);
+        state = i.value.state;
+        const hello = encodeHello(i.value.message);
+        return hello.isOk() ? hello.value : new Uint8Array(0);
+      },
+      (m) => {
+        if (m.type !== 'WELCOME' || state === null) return null;
+        const done = complete(state, m.noise);
+        state = null;
+        return done.isOk() ? done.value : null;
+      },
+      signal,
+      deadline,
+    );
+    if (welcome.isErr()) return err(welcome.error);
+    const { split, payload: token } = welcome.value;
+
+    const body = encodeAuthRequest(request);
+    if (body.isErr()) return err({ type: 'Internal', message: `request does not encode: ${body.error.reason}` });
+    const sealed = aead.seal(split.cs, HANDSHAKE_COUNTER, authAad(token), body.value);
+    const auth = encodeAuth(token, sealed);
+    if (auth.isErr()) return err({ type: 'Internal', message: `AUTH does not encode: ${auth.error.reason}` });
+    const answer = await this.exchange(
+      () => auth.value,
+      (m) => {
+        if (m.type !== 'AUTH_RESULT') return null;
+        const plain = aead.open(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, m.sealed);
+        if (plain.isErr()) return null;
+        const result = decodeAuthResultBody(plain.value);
+        return result.isOk() ? result.value : null;
+      },
+      signal,
+      deadline,
+    );
+    if (answer.isErr()) return err(answer.error);
+    return ok({ result: answer.value, split });
+  }
+}

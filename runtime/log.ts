@@ -1,0 +1,66 @@
+/**
+ * Structured logging: one JSON line per event, to stderr by default or to a file.
+ * Callers pass plain fields; anything that looks like a secret is never passed in
+ * the first place, and `redact` is a second line of defence for known field names.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LEVELS = Object.keys(ORDER) as Level[];
+
+const SECRET_FIELDS = new Set(['password', 'ticket', 'secret', 'privateKey', 'key', 'token', 'text']);
+
+export interface Logger {
+  debug(event: string, fields?: Record<string, unknown>): void;
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+  child(fields: Record<string, unknown>): Logger;
+  close(): Promise<void>;
+}
+
+export function isLevel(s: string): s is Level {
+  return Object.hasOwn(ORDER, s);
+}
+
+function redact(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (SECRET_FIELDS.has(k)) out[k] = '[redacted]';
+    else if (v instanceof Uint8Array) out[k] = `<${v.length} bytes>`;
+    else if (typeof v === 'bigint') out[k] = v.toString();
+    else if (v instanceof Error) out[k] = v.message;
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function createLogger(opts: { level?: Level; file?: string; stream?: NodeJS.WritableStream; base?: Record<string, unknown> } = {}): Logger {
+  const min = ORDER[opts.level ?? 'info'];
+  let owned: WriteStream | null = null;
+  const out: NodeJS.WritableStream = opts.stream ?? (opts.file ? (owned = createWriteStream(opts.file, { flags: 'a', mode: 0o600 })) : process.stderr);
+  const make = (base: Record<string, unknown>): Logger => {
+    const write = (level: Level, event: string, fields?: Record<string, unknown>) => {
+      if (ORDER[level] < min) return;
+      const line = JSON.stringify({ t: new Date().toISOString(), level, event, ...base, ...(fields ? redact(fields) : {}) });
+      out.write(line + '\n');
+    };
+    return {
+      debug: (e, f) => write('debug', e, f),
+      info: (e, f) => write('info', e, f),
+      warn: (e, f) => write('warn', e, f),
+      error: (e, f) => write('error', e, f),
+      child: (f) => make({ ...base, ...redact(f) }),
+      close: () => new Promise<void>((resolve) => (owned ? owned.end(resolve) : resolve())),
+    };
+  };
+  return make(opts.base ?? {});
+}
+
+/** A logger that drops everything (tests, benches). */
+export const silentLogger: Logger = {
+  debug() {}, info() {}, warn() {}, error() {},
+  child() { return silentLogger; },
+  close: async () => {},
+};

@@ -1,0 +1,79 @@
+/** The server's command line and environment: parsed strictly, every bad value a clear error. */
+import { join } from 'node:path';
+import { err, ok, type Result } from 'neverthrow';
+import { DEFAULT_PORT, intFlag, parseFlags, type FlagError } from '../runtime/flags.ts';
+import { isLevel, LEVELS, type Level } from '../runtime/log.ts';
+import { defaultDataDir } from '../runtime/paths.ts';
+import { normalizeHost } from '../runtime/wire/address.ts';
+
+export const HELP = `truco server — accounts, presence and liveness for a truco chat network
+
+Usage: npm run server -- [options]
+
+Options:
+  --host HOST              address to listen on (default 0.0.0.0; also TRUCO_HOST)
+  --port PORT              UDP port (default ${DEFAULT_PORT}; 0 picks a free one; also TRUCO_PORT)
+  --db FILE                account database (default <data dir>/server.db; also TRUCO_DB)
+                           the server key is kept next to it as server.key (mode 0600)
+  --interval MS            liveness probe (truco) interval, 50-60000 (default 1000)
+  --misses N               unanswered probes before a user is suspect, 1-100 (default 3)
+  --suspect-probes N       fast re-probes while suspect before dropping, 1-100 (default 10)
+  --suspect-interval MS    time between fast re-probes (default 15% of --interval)
+  --log-level LEVEL        ${LEVELS.join(' | ')} (default info)
+  -h, --help               show this help
+
+The data directory is $TRUCO_DATA, else $XDG_DATA_HOME/truco, else ~/.local/share/truco.`;
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  db: string;
+  intervalMs: number;
+  misses: number;
+  suspectProbes: number;
+  suspectIntervalMs: number;
+  logLevel: Level;
+}
+
+export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Result<ServerConfig | 'help', FlagError> {
+  const parsed = parseFlags(argv, {
+    host: { type: 'string' },
+    port: { type: 'string' },
+    db: { type: 'string' },
+    interval: { type: 'string' },
+    misses: { type: 'string' },
+    'suspect-probes': { type: 'string' },
+    'suspect-interval': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (parsed.isErr()) return err(parsed.error);
+  const v = parsed.value.values;
+  if (v.help) return ok('help');
+  const str = (k: string) => v[k] as string | undefined;
+  const host = str('host') ?? env.TRUCO_HOST ?? '0.0.0.0';
+  if (!normalizeHost(host)) return err({ type: 'FlagError', message: `--host must be an IPv4 or IPv6 address, got "${host}"` });
+  const port = intFlag('port', str('port') ?? env.TRUCO_PORT, DEFAULT_PORT, 0, 65535);
+  const interval = intFlag('interval', str('interval'), 1000, 50, 60_000);
+  const misses = intFlag('misses', str('misses'), 3, 1, 100);
+  const suspectProbes = intFlag('suspect-probes', str('suspect-probes'), 10, 1, 100);
+  for (const r of [port, interval, misses, suspectProbes]) if (r.isErr()) return err(r.error);
+  const intervalMs = interval._unsafeUnwrap();
+  const suspectInterval = intFlag('suspect-interval', str('suspect-interval'), Math.max(10, Math.round(intervalMs * 0.15)), 10, 60_000);
+  if (suspectInterval.isErr()) return err(suspectInterval.error);
+  const level = str('log-level') ?? 'info';
+  if (!isLevel(level)) return err({ type: 'FlagError', message: `--log-level must be one of ${LEVELS.join(', ')}, got "${level}"` });
+  const db = str('db') ?? env.TRUCO_DB ?? join(defaultDataDir(env), 'server.db');
+  if (db.trim() === '') return err({ type: 'FlagError', message: '--db must not be empty' });
+  return ok({
+    host,
+    port: port._unsafeUnwrap(),
+    db,
+    intervalMs,
+    misses: misses._unsafeUnwrap(),
+    suspectProbes: suspectProbes._unsafeUnwrap(),
+    suspectIntervalMs: suspectInterval.value,
+    logLevel: level,
+  });
+}
+

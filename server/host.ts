@@ -1,0 +1,501 @@
+/**
+ * The server host: the imperative shell around the registry machine. It owns
+ * the UDP socket, the account store, the handshake (stateless until AUTH),
+ * the session table and the probe schedule, and turns datagrams into machine
+ * events and machine actions into datagrams.
+ *
+ * Hot path: a healthy user's SEIS only updates `lastLife` in the session
+ * table; the user's liveness machine hears only `LIVENESS.MISSED` (after
+ * `misses` unanswered probes) and `LIVENESS.LIFE` (an answer while suspect).
+ */
+import { randomBytes, randomInt } from 'node:crypto';
+import { createActor, type Actor, type AnyActorRef } from 'xstate';
+import { livenessMachine } from '../machines/liveness.ts';
+import { deltasSince } from '../machines/presence.ts';
+import { childId, registryMachine, type UserLeftReason } from '../machines/registry.ts';
+import * as aead from '../runtime/crypto/aead.ts';
+import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
+import { respond } from '../runtime/crypto/noise.ts';
+import { createSession, HANDSHAKE_COUNTER, serverKeys, type SessionCipher } from '../runtime/crypto/session.ts';
+import { CookieJar, TOKEN_LIFETIME_MS } from '../runtime/crypto/token.ts';
+import type { Logger } from '../runtime/log.ts';
+import { bindUdp, formatAddress, sameAddress, type Udp } from '../runtime/udp.ts';
+import { decodeAuthRequest } from '../runtime/wire/auth-request.ts';
+import { encodeAuthResultBody } from '../runtime/wire/auth-result-body.ts';
+import { decodeBody, encodeBody } from '../runtime/wire/body.ts';
+import { MAX_SESSION_BODY } from '../runtime/wire/constants.ts';
+import { encodeKey } from '../runtime/wire/key.ts';
+import {
+  AUTH_RESULT_AAD,
+  decodeOuter,
+  encodeAuthResult,
+  encodeSessionHeader,
+  encodeStale,
+  encodeWelcome,
+} from '../runtime/wire/outer.ts';
+import { buildRosterPage } from '../runtime/wire/roster.ts';
+import { TRUCO_HEADER_SIZE } from '../runtime/wire/truco.ts';
+import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
+import type { AccountStore } from './accounts.ts';
+import { createLimiter, type Limiter } from './ratelimit.ts';
+
+export interface HostOptions {
+  host: string;
+  port: number;
+  store: AccountStore;
+  key: KeyPair;
+  logger: Logger;
+  intervalMs: number;
+  misses: number;
+  suspectProbes: number;
+  suspectIntervalMs: number;
+  /** how many password hashes may run at once before AUTHs are dropped (the client retransmits) */
+  maxHashing?: number;
+  now?: () => number;
+}
+
+interface Session {
+  sid: number;
+  email: string;
+  address: Address;
+  peerKey: Uint8Array;
+  cipher: SessionCipher;
+  ticket: Uint8Array;
+  lastLife: number;
+  lastProbeAt: number;
+  misses: number;
+  suspect: boolean;
+  probe: number;
+  ackEpoch: number;
+  ackVersion: number;
+}
+
+export interface HostStats {
+  dropped: Record<string, number>;
+  sessions: number;
+  handshakes: number;
+  answeredCache: number;
+}
+
+export interface Host {
+  readonly address: Address;
+  readonly fingerprint: string;
+  readonly epoch: number;
+  readonly stats: HostStats;
+  readonly udp: Udp;
+  /** the registry actor (for the inspector and tests) */
+  readonly registry: Actor<typeof registryMachine>;
+  /** tells every client, then stops */
+  stop(): Promise<void>;
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+export async function startHost(opts: HostOptions): Promise<Host> {
+  const now = opts.now ?? Date.now;
+  const log = opts.logger;
+  const udp = await bindUdp({ host: opts.host, port: opts.port, recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
+  const epoch = randomInt(0, 0xffffffff);
+  const cookies = new CookieJar(now());
+  const limiter: Limiter = createLimiter({ now });
+  const maxHashing = opts.maxHashing ?? 64;
+
+  const sessions = new Map<number, Session>();
+  const byEmail = new Map<string, Session>();
+  /** handshake hash → sealed AUTH_RESULT, so a retransmitted AUTH gets the same answer */
+  const answered = new Map<string, { reply: Uint8Array; expires: number }>();
+  const inflight = new Set<string>();
+  const ANSWERED_MAX = 100_000;
+  const dropped: Record<string, number> = {};
+  const stats: HostStats = { dropped, sessions: 0, handshakes: 0, answeredCache: 0 };
+  const drop = (why: string) => {
+    dropped[why] = (dropped[why] ?? 0) + 1;
+  };
+
+  // ---- sending ------------------------------------------------------------------
+  function sendBody(s: Session, body: SessionBody): void {
+    const encoded = encodeBody(body);
+    if (encoded.isErr()) {
+      log.error('encode.failed', { what: body.type, reason: encoded.error.reason });
+      return;
+    }
+    const counter = s.cipher.tx.take();
+    if (counter.isErr()) {
+      log.warn('session.counter_exhausted', { email: s.email });
+      return;
+    }
+    const header = encodeSessionHeader(encoded.value.code, s.sid, counter.value);
+    const sealed = s.cipher.tx.seal(counter.value, header, encoded.value.bytes);
+    udp.send(Buffer.concat([header, sealed]), s.address);
+  }
+
+  function sendTruco(s: Session): void {
+    const presence = registry.getSnapshot().context.presence;
+    const base = s.ackEpoch === epoch ? s.ackVersion : -1;
+    const w = deltasSince(presence, base, MAX_SESSION_BODY - TRUCO_HEADER_SIZE);
+    s.probe = (s.probe + 1) >>> 0;
+    sendBody(s, {
+      type: 'TRUCO',
+      probe: s.probe,
+      epoch,
+      version: w.resync ? presence.version : w.version,
+      base: w.resync ? presence.version : w.base,
+      resync: w.resync,
+      deltas: w.deltas,
+    });
+  }
+
+  function removeSession(s: Session): void {
+    sessions.delete(s.sid);
+    if (byEmail.get(s.email) === s) byEmail.delete(s.email);
+    stats.sessions = sessions.size;
+  }
+
+  // ---- the registry and its liveness children -------------------------------------
+  const registry = createActor(
+    registryMachine.provide({
+      actors: {
+        liveness: livenessMachine.provide({
+          actions: {
+            reprobe: (_, { email }) => {
+              const s = byEmail.get(email);
+              if (s) sendTruco(s);
+            },
+            recovered: (_, { email }) => log.info('liveness.recovered', { email }),
+          },
+        }),
+      },
+      actions: {
+        userLeft: (_, { email, reason }: { email: string; reason: UserLeftReason }) => {
+          log.info('user.left', { email, reason });
+          if (reason !== 'offline') return;
+          const s = byEmail.get(email);
+          if (!s) return;
+          // Best effort: a client that is only partitioned learns it and resumes with its ticket.
+          sendBody(s, { type: 'KICK', reason: 'dropped' });
+          removeSession(s);
+        },
+      },
+    }),
+    { input: { epoch, suspectProbes: opts.suspectProbes, suspectIntervalMs: opts.suspectIntervalMs } },
+  );
+  registry.subscribe({ error: (e) => log.error('registry.error', { error: String(e) }) });
+  registry.start();
+
+  const child = (email: string): AnyActorRef | undefined =>
+    registry.getSnapshot().children[childId(email)] as AnyActorRef | undefined;
+
+  // ---- probes -----------------------------------------------------------------------
+  const tick = setInterval(() => {
+    const t = now();
+    for (const s of sessions.values()) {
+      if (s.lastProbeAt > 0 && s.lastLife < s.lastProbeAt) {
+        s.misses++;
+        if (s.misses >= opts.misses && !s.suspect) {
+          s.suspect = true;
+          log.info('liveness.suspect', { email: s.email, misses: s.misses });
+          child(s.email)?.send({ type: 'LIVENESS.MISSED' });
+        }
+      }
+      s.lastProbeAt = t;
+      sendTruco(s);
+    }
+    // expire the AUTH answer cache
+    if (answered.size > 0) {
+      for (const [k, v] of answered) {
+        if (v.expires > t) break;
+        answered.delete(k);
+      }
+      stats.answeredCache = answered.size;
+    }
+  }, opts.intervalMs);
+
+  function life(s: Session, from: Address): void {
+    s.lastLife = now();
+    s.misses = 0;
+    if (s.suspect) {
+      s.suspect = false;
+      child(s.email)?.send({ type: 'LIVENESS.LIFE' });
+    }
+    if (!sameAddress(s.address, from)) {
+      log.info('session.moved', { email: s.email, from: formatAddress(s.address), to: formatAddress(from) });
+      s.address = from;
+      registry.send({ type: 'USER.MOVE', email: s.email, address: from });
+    }
+  }
+
+  // ---- handshake ----------------------------------------------------------------------
+  function onHello(msg: Hello, from: Address): void {
+    const t = now();
+    const r = respond(opts.key, msg.noise, ({ split, hash }) => cookies.seal(t, from, split, hash));
+    if (r.isErr()) return drop('hello.' + r.error.reason);
+    const out = encodeWelcome(r.value.message);
+    if (out.isErr()) return drop('welcome.encode');
+    stats.handshakes++;
+    udp.send(out.value, from);
+  }
+
+  async function onAuth(msg: Auth, from: Address): Promise<void> {
+    const t = now();
+    const opened = cookies.open(t, from, msg.token);
+    if (opened.isErr()) return drop('auth.' + opened.error.type);
+    const { split, hash } = opened.value;
+    const id = hex(hash);
+    const cached = answered.get(id);
+    if (cached) {
+      udp.send(cached.reply, from);
+      return;
+    }
+    if (inflight.has(id)) return;
+    if (inflight.size >= maxHashing) return drop('auth.busy');
+    const plain = aead.open(split.cs, HANDSHAKE_COUNTER, msg.aad, msg.sealed);
+    if (plain.isErr()) return drop('auth.decrypt');
+    const req = decodeAuthRequest(plain.value);
+    if (req.isErr()) return drop('auth.malformed');
+    inflight.add(id);
+    let result: AuthResult;
+    try {
+      result = await runAuth(req.value, from, split);
+    } catch (e) {
+      log.error('auth.failed', { error: String(e) });
+      result = { status: 'server_error' };
+    } finally {
+      inflight.delete(id);
+    }
+    const body = encodeAuthResultBody(result);
+    if (body.isErr()) return drop('auth_result.encode');
+    const sealed = aead.seal(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, body.value);
+    const reply = encodeAuthResult(sealed);
+    if (reply.isErr()) return drop('auth_result.encode');
+    if (answered.size >= ANSWERED_MAX) {
+      const oldest = answered.keys().next();
+      if (!oldest.done) answered.delete(oldest.value);
+    }
+    answered.set(id, { reply: reply.value, expires: t + TOKEN_LIFETIME_MS });
+    udp.send(reply.value, from);
+  }
+
+  async function runAuth(req: AuthRequest, from: Address, split: { cs: Uint8Array; sc: Uint8Array }): Promise<AuthResult> {
+    if (req.kind === 'signup') {
+      const r = await opts.store.signUp(req.email, req.password);
+      if (r.isOk()) {
+        log.info('account.created', { email: r.value });
+        return { status: 'signed_up' };
+      }
+      switch (r.error.type) {
+        case 'EmailTaken': return { status: 'email_taken' };
+        case 'InvalidEmail': return { status: 'invalid_email' };
+        case 'WeakPassword': return { status: 'weak_password', minLength: r.error.minLength };
+        default: return { status: 'server_error' };
+      }
+    }
+    const addrKey = 'addr:' + from.host;
+    const emailKey = 'email:' + req.email.trim().toLowerCase();
+    if (req.kind === 'login') {
+      for (const k of [emailKey, addrKey]) {
+        const v = limiter.check(k);
+        if (!v.ok) {
+          log.info('login.rate_limited', { address: from.host, retryAfterS: v.retryAfterS });
+          return { status: 'rate_limited', retryAfterS: v.retryAfterS };
+        }
+      }
+      const r = await opts.store.verifyLogin(req.email, req.password);
+      if (r.isErr()) {
+        limiter.fail(emailKey);
+        limiter.fail(addrKey);
+        log.info('login.refused', { reason: r.error.type, address: from.host });
+        switch (r.error.type) {
+          case 'UnknownEmail': return { status: 'unknown_email' };
+          case 'WrongPassword': return { status: 'wrong_password' };
+          case 'InvalidEmail': return { status: 'invalid_email' };
+          default: return { status: 'server_error' };
+        }
+      }
+      limiter.reset(emailKey);
+      const ticket = opts.store.issueTicket(r.value);
+      if (ticket.isErr()) return { status: 'server_error' };
+      return openSession(r.value, from, split, req.peerKey, ticket.value, 'login');
+    }
+    // resume
+    const email = req.email.trim().toLowerCase();
+    const r = opts.store.redeemTicket(email, req.ticket);
+    if (r.isErr()) {
+      log.info('resume.refused', { email, reason: r.error.type });
+      return { status: 'ticket_refused' };
+    }
+    return openSession(email, from, split, req.peerKey, req.ticket, 'resume');
+  }
+
+  function newSid(): number {
+    for (;;) {
+      const sid = randomBytes(4).readUInt32BE(0);
+      if (sid !== 0 && !sessions.has(sid)) return sid;
+    }
+  }
+
+  function openSession(
+    email: string,
+    from: Address,
+    split: { cs: Uint8Array; sc: Uint8Array },
+    peerKey: Uint8Array,
+    ticket: Uint8Array,
+    how: 'login' | 'resume',
+  ): AuthResult {
+    const old = byEmail.get(email);
+    if (old) {
+      if (how === 'login') {
+        // Logging in again from elsewhere replaces the old session and revokes its ticket.
+        sendBody(old, { type: 'KICK', reason: 'elsewhere' });
+        opts.store.revokeTicket(old.ticket);
+        log.info('session.replaced', { email, by: 'login' });
+      }
+      removeSession(old);
+    }
+    const t = now();
+    const s: Session = {
+      sid: newSid(),
+      email,
+      address: from,
+      peerKey: Uint8Array.from(peerKey),
+      cipher: createSession(serverKeys(split)),
+      ticket,
+      lastLife: t,
+      lastProbeAt: 0,
+      misses: 0,
+      suspect: false,
+      probe: 0,
+      ackEpoch: -1,
+      ackVersion: -1,
+    };
+    sessions.set(s.sid, s);
+    byEmail.set(email, s);
+    stats.sessions = sessions.size;
+    const member: Member = { email, address: from, peerKey: s.peerKey };
+    registry.send({ type: 'USER.JOIN', member });
+    // A resumed or re-logged user who was suspect is alive again.
+    child(email)?.send({ type: 'LIVENESS.LIFE' });
+    log.info('session.opened', { email, how, address: formatAddress(from), sid: s.sid });
+    return { status: 'session', sid: s.sid, ticket, intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
+  }
+
+  // ---- session datagrams ------------------------------------------------------------
+  let staleBudget = 0;
+  let staleRefill = now();
+  function sendStale(sid: number, to: Address): void {
+    const t = now();
+    staleBudget = Math.min(200, staleBudget + ((t - staleRefill) / 1000) * 200);
+    staleRefill = t;
+    if (staleBudget < 1) return drop('stale.budget');
+    staleBudget--;
+    udp.send(encodeStale(sid), to);
+  }
+
+  let sortedCache: { version: number; members: Member[] } | null = null;
+  function sortedMembers(): Member[] {
+    const presence = registry.getSnapshot().context.presence;
+    if (!sortedCache || sortedCache.version !== presence.version) {
+      const members = [...presence.members.values()].sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+      sortedCache = { version: presence.version, members };
+    }
+    return sortedCache.members;
+  }
+
+  function* from(list: Member[], start: number): Iterable<Member> {
+    for (let i = start; i < list.length; i++) yield list[i] as Member;
+  }
+
+  function onSession(msg: SessionSealed, addr: Address): void {
+    const s = sessions.get(msg.sid);
+    if (!s) {
+      drop('session.unknown');
+      sendStale(msg.sid, addr);
+      return;
+    }
+    const plain = s.cipher.rx.open(msg.counter, msg.aad, msg.sealed);
+    if (plain.isErr()) return drop('session.' + plain.error.type);
+    const body = decodeBody(msg.code, plain.value);
+    if (body.isErr()) return drop('session.malformed');
+    life(s, addr);
+    const b = body.value;
+    switch (b.type) {
+      case 'SEIS': {
+        const version = registry.getSnapshot().context.presence.version;
+        if (b.epoch === epoch && b.version >= s.ackVersion && b.version <= version) {
+          s.ackEpoch = epoch;
+          s.ackVersion = b.version;
+        }
+        return;
+      }
+      case 'ROSTER_REQ': {
+        const list = sortedMembers();
+        const version = registry.getSnapshot().context.presence.version;
+        if (b.cursor === '') {
+          // The client rebuilds from this version on: deltas from here ride on the next probes.
+          s.ackEpoch = epoch;
+          s.ackVersion = version;
+        }
+        let lo = 0;
+        let hi = list.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if ((list[mid] as Member).email <= b.cursor) lo = mid + 1;
+          else hi = mid;
+        }
+        const page = buildRosterPage({ request: b.request, epoch, version, members: from(list, b.cursor === '' ? 0 : lo) });
+        if (page.isErr()) return drop('roster.page');
+        sendBody(s, page.value);
+        return;
+      }
+      case 'BYE': {
+        sendBody(s, { type: 'BYE_ACK' });
+        opts.store.revokeTicket(s.ticket);
+        removeSession(s);
+        registry.send({ type: 'USER.LEAVE', email: s.email, reason: 'logout' });
+        log.info('session.closed', { email: s.email, how: 'logout' });
+        return;
+      }
+      default:
+        return drop('session.unexpected');
+    }
+  }
+
+  // ---- dispatch ------------------------------------------------------------------------
+  udp.onMessage((bytes, addr) => {
+    const outer = decodeOuter(bytes);
+    if (outer.isErr()) return drop('wire.' + outer.error.reason);
+    const m = outer.value;
+    switch (m.type) {
+      case 'HELLO': return onHello(m, addr);
+      case 'AUTH': {
+        onAuth(m, addr).catch((e) => log.error('auth.crashed', { error: String(e) }));
+        return;
+      }
+      case 'SESSION': return onSession(m, addr);
+      case 'KEY_REQ': {
+        udp.send(encodeKey(opts.key.publicKey), addr);
+        return;
+      }
+      default:
+        return drop('wire.direction');
+    }
+  });
+
+  return {
+    address: udp.address,
+    fingerprint: fingerprint(opts.key.publicKey),
+    epoch,
+    stats,
+    udp,
+    registry,
+    async stop() {
+      clearInterval(tick);
+      for (const s of sessions.values()) sendBody(s, { type: 'KICK', reason: 'shutdown' });
+      sessions.clear();
+      byEmail.clear();
+      registry.stop();
+      // Give the kernel a moment to flush the KICKs before the socket goes.
+      await new Promise((r) => setTimeout(r, 20));
+      await udp.close();
+    },
+  };
+}
