@@ -89,20 +89,18 @@ export class HandshakeDesk {
    */
   async authenticate(serverKey: Uint8Array, request: AuthRequest, signal?: AbortSignal): Promise<Result<{ result: AuthResult; split: Split }, HandshakeError>> {
     const deadline = Date.now() + this.timing.deadlineMs;
-    // Message 1: a fresh ephemeral per transmission, so a forged WELCOME can only spoil one attempt.
-    let state: InitiatorState | null = null;
+    // Message 1 is sent again unchanged on every retransmission; `complete` does not consume the
+    // state, so a forged or late WELCOME cannot spoil the genuine one that follows.
+    const first = initiate(serverKey);
+    if (first.isErr()) return err({ type: 'Internal', message: 'the pinned server key is not a valid X25519 key' });
+    const state: InitiatorState = first.value.state;
+    const hello = encodeHello(first.value.message);
+    if (hello.isErr()) return err({ type: 'Internal', message: `HELLO does not encode: ${hello.error.reason}` });
     const welcome = await this.exchange(
-      () => {
-        const i = initiate(serverKey);
-        if (i.isErr()) return new Uint8Array(0);
-        state = i.value.state;
-        const hello = encodeHello(i.value.message);
-        return hello.isOk() ? hello.value : new Uint8Array(0);
-      },
+      () => hello.value,
       (m) => {
-        if (m.type !== 'WELCOME' || state === null) return null;
+        if (m.type !== 'WELCOME') return null;
         const done = complete(state, m.noise);
-        state = null;
         return done.isOk() ? done.value : null;
       },
       signal,

@@ -36,6 +36,7 @@ import {
 import { buildRosterPage } from '../runtime/wire/roster.ts';
 import { TRUCO_HEADER_SIZE } from '../runtime/wire/truco.ts';
 import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
+import { normalizeEmail } from '../runtime/validate.ts';
 import type { AccountStore } from './accounts.ts';
 import { createLimiter, type Limiter } from './ratelimit.ts';
 
@@ -182,6 +183,25 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   registry.subscribe({ error: (e) => log.error('registry.error', { error: String(e) }) });
   registry.start();
 
+  // A presence change is pushed at once (coalesced within a turn of the event loop), at most
+  // once per interval; between pushes the deltas ride on the regular probes.
+  let lastPush = 0;
+  let pushTimer: NodeJS.Timeout | null = null;
+  let seenVersion = registry.getSnapshot().context.presence.version;
+  const push = () => {
+    pushTimer = null;
+    lastPush = now();
+    for (const s of sessions.values()) if (s.ackEpoch !== epoch || s.ackVersion !== seenVersion) sendTruco(s);
+  };
+  registry.subscribe((snap) => {
+    const v = snap.context.presence.version;
+    if (v === seenVersion) return;
+    seenVersion = v;
+    if (pushTimer) return;
+    const wait = Math.max(0, lastPush + opts.intervalMs - now());
+    pushTimer = setTimeout(push, wait);
+  });
+
   const child = (email: string): AnyActorRef | undefined =>
     registry.getSnapshot().children[childId(email)] as AnyActorRef | undefined;
 
@@ -209,6 +229,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       stats.answeredCache = answered.size;
     }
   }, opts.intervalMs);
+
+  const statsTimer = setInterval(() => {
+    log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, dropped });
+  }, 10_000);
+  statsTimer.unref();
 
   function life(s: Session, from: Address): void {
     s.lastLife = now();
@@ -290,7 +315,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       }
     }
     const addrKey = 'addr:' + from.host;
-    const emailKey = 'email:' + req.email.trim().toLowerCase();
+    const normalized = normalizeEmail(req.email);
+    if (normalized.isErr()) return { status: req.kind === 'login' ? 'invalid_email' : 'ticket_refused' };
+    const emailKey = 'email:' + normalized.value;
     if (req.kind === 'login') {
       for (const k of [emailKey, addrKey]) {
         const v = limiter.check(k);
@@ -317,7 +344,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       return openSession(r.value, from, split, req.peerKey, ticket.value, 'login');
     }
     // resume
-    const email = req.email.trim().toLowerCase();
+    const email = normalized.value;
     const r = opts.store.redeemTicket(email, req.ticket);
     if (r.isErr()) {
       log.info('resume.refused', { email, reason: r.error.type });
@@ -489,6 +516,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     registry,
     async stop() {
       clearInterval(tick);
+      clearInterval(statsTimer);
+      if (pushTimer) clearTimeout(pushTimer);
       for (const s of sessions.values()) sendBody(s, { type: 'KICK', reason: 'shutdown' });
       sessions.clear();
       byEmail.clear();

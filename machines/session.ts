@@ -1,0 +1,382 @@
+/**
+ * The client's session with the server: signed out → authenticating → online, plus signing up,
+ * reconnecting, signing out and an explicit `kicked` that says why (BRIEF §2.1).
+ *
+ * Effects are named and provided by the runtime (`sessionMachine.provide(...)`):
+ * - actors `signUp`, `logIn` (input `{ email, password }`), `resume` (input `{ email }`; retries
+ *   the handshake with the resumption ticket internally and resolves only with a session or a
+ *   refusal that retrying cannot fix; it must stop when its `signal` aborts), `logOut` (sends
+ *   BYE, resolves on BYE_ACK or after its own timeout). They resolve with an `AuthOutcome` and
+ *   reject only on internal failures (treated as `server_error`).
+ * - actions `sendSeis({ probe, epoch, version })`, `requestRoster({ request, cursor })`.
+ *
+ * The password goes from the event straight into the invoked actor's input; it is never kept in
+ * context. The resumption ticket lives in the runtime, not here.
+ */
+import { assertEvent, assign, fromPromise, setup } from 'xstate';
+import type { Address, KickReasonName, RosterPage, Truco } from '../runtime/wire/types.ts';
+import {
+  cancelSync,
+  emptyRoster,
+  nextRequestId,
+  onPage,
+  onTruco,
+  pageEffect,
+  rosterVersionForSeis,
+  startSync,
+  trucoNeedsSync,
+  type Roster,
+} from './presence.ts';
+
+export interface SessionInput {
+  /** the server as shown to the user, "host:port" */
+  server: string;
+}
+
+export interface SessionInfo {
+  sid: number;
+  intervalMs: number;
+  misses: number;
+  epoch: number;
+  /** our address as the server sees it */
+  address: Address;
+}
+
+export type AuthOutcome =
+  | { ok: true; session: SessionInfo; email: string }
+  | { ok: false; reason: string; retryAfterS?: number };
+
+export interface Credentials {
+  email: string;
+  password: string;
+}
+
+export type KickedReason = 'elsewhere' | 'ticket_revoked' | 'dropped' | 'refused';
+export type SignedOutReason = 'logout' | 'server_unreachable';
+export type ReconnectCause = 'silence' | 'dropped' | 'shutdown';
+
+export interface SessionContext {
+  server: string;
+  /** the account of the current (or last) session */
+  email: string | null;
+  session: SessionInfo | null;
+  roster: Roster;
+  /** why the last attempt failed: 'email_taken', 'invalid_email', 'weak_password',
+   * 'unknown_email', 'wrong_password', 'rate_limited', 'ticket_refused', 'server_error',
+   * 'server_unreachable', 'server_key_changed', … */
+  error: null | { reason: string; retryAfterS?: number };
+  kickReason: null | KickedReason;
+  signedOutReason: null | SignedOutReason;
+  reconnectCause: null | ReconnectCause;
+  /** the next ROSTER_REQ id (u16) */
+  nextRequest: number;
+}
+
+export type SessionEvent =
+  | { type: 'SIGNUP'; email: string; password: string }
+  | { type: 'LOGIN'; email: string; password: string }
+  | { type: 'LOGOUT' }
+  | { type: 'SERVER.TRUCO'; truco: Truco }
+  | { type: 'SERVER.ROSTER_PAGE'; page: RosterPage }
+  | { type: 'SERVER.KICK'; reason: KickReasonName }
+  /** the server does not know our session (it restarted, or dropped us) */
+  | { type: 'SERVER.STALE' };
+
+/** Resume failures that are worth another attempt while the give-up timer runs. */
+const RETRYABLE = new Set(['server_error', 'server_unreachable', 'rate_limited']);
+
+export const SESSION_DELAYS = {
+  /** the watchdog fires after watchdogIntervals × the session's probe interval without a TRUCO */
+  watchdogIntervals: 4,
+  pageTimeoutMs: 500,
+  reconnectGiveUpMs: 30_000,
+  resumeRetryMs: 1_000,
+} as const;
+
+function failure(o: AuthOutcome): SessionContext['error'] {
+  if (o.ok) return null;
+  return o.retryAfterS === undefined ? { reason: o.reason } : { reason: o.reason, retryAfterS: o.retryAfterS };
+}
+
+/** Context after a successful login or sign-up: a fresh roster, already syncing. */
+function established(context: SessionContext, o: AuthOutcome): Partial<SessionContext> {
+  if (!o.ok) return {};
+  return {
+    email: o.email,
+    session: o.session,
+    error: null,
+    kickReason: null,
+    signedOutReason: null,
+    reconnectCause: null,
+    roster: startSync(emptyRoster(), context.nextRequest),
+    nextRequest: nextRequestId(context.nextRequest),
+  };
+}
+
+const notProvided = async (): Promise<never> => {
+  throw new Error('not provided');
+};
+
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionContext,
+    input: {} as SessionInput,
+    events: {} as SessionEvent,
+  },
+  actors: {
+    signUp: fromPromise<AuthOutcome, Credentials>(notProvided),
+    logIn: fromPromise<AuthOutcome, Credentials>(notProvided),
+    resume: fromPromise<AuthOutcome, { email: string }>(notProvided),
+    logOut: fromPromise<void>(notProvided),
+  },
+  actions: {
+    /** answer a TRUCO with the roster version we hold */
+    sendSeis: (_, _params: { probe: number; epoch: number; version: number }) => {},
+    /** send ROSTER_REQ */
+    requestRoster: (_, _params: { request: number; cursor: string }) => {},
+    clearReasons: assign({ error: null, kickReason: null, signedOutReason: null }),
+    dropSession: assign({ session: null, roster: () => emptyRoster(), reconnectCause: null }),
+  },
+  delays: {
+    watchdog: ({ context }) => SESSION_DELAYS.watchdogIntervals * (context.session?.intervalMs ?? 1000),
+    pageTimeout: SESSION_DELAYS.pageTimeoutMs,
+    reconnectGiveUp: SESSION_DELAYS.reconnectGiveUpMs,
+    resumeRetry: ({ context }) =>
+      context.error?.retryAfterS !== undefined ? context.error.retryAfterS * 1000 : SESSION_DELAYS.resumeRetryMs,
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => ({
+    server: input.server,
+    email: null,
+    session: null,
+    roster: emptyRoster(),
+    error: null,
+    kickReason: null,
+    signedOutReason: null,
+    reconnectCause: null,
+    nextRequest: 0,
+  }),
+  initial: 'signedOut',
+  states: {
+    signedOut: {
+      entry: 'dropSession',
+      on: {
+        SIGNUP: { target: 'signingUp', actions: 'clearReasons' },
+        LOGIN: { target: 'authenticating', actions: 'clearReasons' },
+      },
+    },
+
+    signingUp: {
+      invoke: {
+        src: 'signUp',
+        input: ({ event }) => {
+          assertEvent(event, 'SIGNUP');
+          return { email: event.email, password: event.password };
+        },
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: '#session.online.presence.syncing',
+            actions: assign(({ context, event }) => established(context, event.output)),
+          },
+          { target: 'signedOut', actions: assign({ error: ({ event }) => failure(event.output) }) },
+        ],
+        onError: { target: 'signedOut', actions: assign({ error: { reason: 'server_error' } }) },
+      },
+    },
+
+    authenticating: {
+      invoke: {
+        src: 'logIn',
+        input: ({ event }) => {
+          assertEvent(event, 'LOGIN');
+          return { email: event.email, password: event.password };
+        },
+        onDone: [
+          {
+            guard: ({ event }) => event.output.ok,
+            target: '#session.online.presence.syncing',
+            actions: assign(({ context, event }) => established(context, event.output)),
+          },
+          { target: 'signedOut', actions: assign({ error: ({ event }) => failure(event.output) }) },
+        ],
+        onError: { target: 'signedOut', actions: assign({ error: { reason: 'server_error' } }) },
+      },
+    },
+
+    online: {
+      type: 'parallel',
+      // a sync cut short by leaving `online` is abandoned; after a resume the first TRUCO decides
+      exit: assign({ roster: ({ context }) => cancelSync(context.roster) }),
+      on: {
+        'SERVER.KICK': [
+          {
+            guard: ({ event }) => event.reason === 'elsewhere' || event.reason === 'ticket_revoked',
+            target: 'kicked',
+            actions: assign({
+              kickReason: ({ event }): KickedReason => (event.reason === 'elsewhere' ? 'elsewhere' : 'ticket_revoked'),
+            }),
+          },
+          {
+            target: 'reconnecting',
+            actions: assign({
+              reconnectCause: ({ event }): ReconnectCause => (event.reason === 'shutdown' ? 'shutdown' : 'dropped'),
+            }),
+          },
+        ],
+        'SERVER.STALE': { target: 'reconnecting', actions: assign({ reconnectCause: 'dropped' }) },
+        LOGOUT: { target: 'signingOut' },
+      },
+      states: {
+        link: {
+          initial: 'live',
+          states: {
+            live: {
+              after: {
+                watchdog: { target: '#session.reconnecting', actions: assign({ reconnectCause: 'silence' }) },
+              },
+              on: {
+                'SERVER.TRUCO': {
+                  // re-entering restarts the watchdog
+                  target: 'live',
+                  reenter: true,
+                  actions: [
+                    assign({ roster: ({ context, event }) => onTruco(context.roster, event.truco).roster }),
+                    {
+                      type: 'sendSeis',
+                      params: ({ context, event }) => ({
+                        probe: event.truco.probe,
+                        ...rosterVersionForSeis(context.roster),
+                      }),
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+        presence: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: {
+                'SERVER.TRUCO': {
+                  guard: ({ context, event }) => trucoNeedsSync(context.roster, event.truco),
+                  target: 'syncing',
+                  actions: assign(({ context }) => ({
+                    roster: startSync(context.roster, context.nextRequest),
+                    nextRequest: nextRequestId(context.nextRequest),
+                  })),
+                },
+              },
+            },
+            syncing: {
+              entry: {
+                type: 'requestRoster',
+                params: ({ context }) => ({
+                  request: context.roster.sync?.request ?? 0,
+                  cursor: context.roster.sync?.cursor ?? '',
+                }),
+              },
+              // no answer: ask again for the same page, with the same request id
+              after: { pageTimeout: { target: 'syncing', reenter: true } },
+              on: {
+                'SERVER.ROSTER_PAGE': [
+                  {
+                    guard: ({ context, event }) => pageEffect(context.roster, event.page) === 'done',
+                    target: 'idle',
+                    actions: assign({ roster: ({ context, event }) => onPage(context.roster, event.page).roster }),
+                  },
+                  {
+                    guard: ({ context, event }) => pageEffect(context.roster, event.page) === 'next',
+                    target: 'syncing',
+                    reenter: true,
+                    actions: assign(({ context, event }) => {
+                      const { roster, next } = onPage(context.roster, event.page);
+                      return { roster, nextRequest: next ? nextRequestId(next.request) : context.nextRequest };
+                    }),
+                  },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+
+    reconnecting: {
+      initial: 'trying',
+      after: {
+        reconnectGiveUp: [
+          {
+            guard: ({ context }) => context.reconnectCause === 'dropped',
+            target: 'kicked',
+            actions: assign({ kickReason: 'dropped' }),
+          },
+          { target: 'signedOut', actions: assign({ signedOutReason: 'server_unreachable' }) },
+        ],
+      },
+      on: {
+        LOGOUT: { target: 'signedOut', actions: assign({ signedOutReason: 'logout' }) },
+      },
+      states: {
+        trying: {
+          invoke: {
+            src: 'resume',
+            input: ({ context }) => ({ email: context.email ?? '' }),
+            onDone: [
+              {
+                // the roster is kept as is: the first TRUCO tells whether it must resync
+                guard: ({ event }) => event.output.ok,
+                target: '#session.online',
+                actions: assign(({ event }) =>
+                  event.output.ok
+                    ? { session: event.output.session, email: event.output.email, error: null, reconnectCause: null }
+                    : {},
+                ),
+              },
+              {
+                guard: ({ event }) => !event.output.ok && event.output.reason === 'ticket_refused',
+                target: '#session.kicked',
+                actions: assign({ kickReason: 'ticket_revoked', error: ({ event }) => failure(event.output) }),
+              },
+              {
+                guard: ({ event }) => !event.output.ok && RETRYABLE.has(event.output.reason),
+                target: 'waiting',
+                actions: assign({ error: ({ event }) => failure(event.output) }),
+              },
+              {
+                // a refusal retrying cannot fix (unknown_email, server_key_changed, …)
+                target: '#session.kicked',
+                actions: assign({ kickReason: 'refused', error: ({ event }) => failure(event.output) }),
+              },
+            ],
+            onError: { target: 'waiting', actions: assign({ error: { reason: 'server_error' } }) },
+          },
+        },
+        waiting: {
+          after: { resumeRetry: { target: 'trying' } },
+        },
+      },
+    },
+
+    signingOut: {
+      invoke: {
+        src: 'logOut',
+        onDone: { target: 'signedOut', actions: assign({ signedOutReason: 'logout' }) },
+        onError: { target: 'signedOut', actions: assign({ signedOutReason: 'logout' }) },
+      },
+    },
+
+    kicked: {
+      entry: 'dropSession',
+      on: {
+        SIGNUP: { target: 'signingUp', actions: 'clearReasons' },
+        LOGIN: { target: 'authenticating', actions: 'clearReasons' },
+      },
+    },
+  },
+});
+
+export type SessionMachine = typeof sessionMachine;

@@ -1,0 +1,119 @@
+/**
+ * X25519 key pairs and Diffie-Hellman over node:crypto, plus the textual forms
+ * of keys (base64url) and the `SHA256:` fingerprint shown to users.
+ *
+ * Private keys stay inside KeyObjects: importing one from raw bytes costs a
+ * scalar multiplication (~50 µs), so a key pair is imported once and reused.
+ * Public keys travel as raw 32-byte arrays.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  timingSafeEqual,
+} from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { err, ok } from 'neverthrow';
+import type { Result } from 'neverthrow';
+import { KEY_SIZE } from '../wire/constants.ts';
+import type { InvalidPublicKey, KeyMalformed } from './errors.ts';
+
+export interface KeyPair {
+  /** raw 32-byte X25519 public key */
+  readonly publicKey: Uint8Array;
+  /** the private half, never leaves node:crypto except through exportSecret */
+  readonly privateKey: KeyObject;
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+function publicFromPrivate(privateKey: KeyObject): Uint8Array {
+  const jwk = createPublicKey(privateKey).export({ format: 'jwk' });
+  return Buffer.from(jwk.x ?? '', 'base64url');
+}
+
+/** A fresh random X25519 key pair. */
+export function generateKeyPair(): KeyPair {
+  const { privateKey } = generateKeyPairSync('x25519');
+  return { publicKey: publicFromPrivate(privateKey), privateKey };
+}
+
+/**
+ * The key pair whose private scalar is these 32 bytes (clamping is done by
+ * X25519 itself, as RFC 7748 says).
+ */
+export function keyPairFromSecret(secret: Uint8Array): Result<KeyPair, KeyMalformed> {
+  if (secret.length !== KEY_SIZE) return err({ type: 'KeyMalformed', reason: `secret key must be ${KEY_SIZE} bytes` });
+  try {
+    // OpenSSL derives the public half from `d`; the `x` given here is only a
+    // placeholder that JWK import requires, and is recomputed below.
+    const d = Buffer.from(secret).toString('base64url');
+    const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: d }, format: 'jwk' });
+    return ok({ publicKey: publicFromPrivate(privateKey), privateKey });
+  } catch {
+    return err({ type: 'KeyMalformed', reason: 'not an X25519 secret key' });
+  }
+}
+
+/** The raw 32 private bytes, for storage in the server key file only. */
+export function exportSecret(pair: KeyPair): Uint8Array {
+  const jwk = pair.privateKey.export({ format: 'jwk' });
+  return Buffer.from(jwk.d ?? '', 'base64url');
+}
+
+function importPublic(publicKey: Uint8Array): KeyObject {
+  return createPublicKey({
+    key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(publicKey).toString('base64url') },
+    format: 'jwk',
+  });
+}
+
+function allZero(bytes: Uint8Array): boolean {
+  let acc = 0;
+  for (const b of bytes) acc |= b;
+  return acc === 0;
+}
+
+/**
+ * X25519(private, public). Fails, never throws, for a key of the wrong length
+ * or a low-order point (all-zero shared secret, which OpenSSL refuses).
+ */
+export function dh(privateKey: KeyObject, publicKey: Uint8Array): Result<Uint8Array, InvalidPublicKey> {
+  if (publicKey.length !== KEY_SIZE) return err({ type: 'InvalidPublicKey' });
+  try {
+    const shared = diffieHellman({ privateKey, publicKey: importPublic(publicKey) });
+    if (allZero(shared)) return err({ type: 'InvalidPublicKey' });
+    return ok(shared);
+  } catch {
+    return err({ type: 'InvalidPublicKey' });
+  }
+}
+
+/** `SHA256:` + unpadded base64url of sha256(public key), as shown to users and in pin errors. */
+export function fingerprint(publicKey: Uint8Array): string {
+  return 'SHA256:' + createHash('sha256').update(publicKey).digest('base64url');
+}
+
+/** The textual form of a 32-byte key: unpadded base64url (43 characters). */
+export function encodeKey(key: Uint8Array): string {
+  return Buffer.from(key).toString('base64url');
+}
+
+/** Parses `encodeKey` output; anything else is KeyMalformed. */
+export function decodeKey(text: string): Result<Uint8Array, KeyMalformed> {
+  const t = text.trim();
+  if (t.length !== 43 || !B64URL.test(t)) return err({ type: 'KeyMalformed', reason: 'expected 43 base64url characters' });
+  const bytes = Buffer.from(t, 'base64url');
+  // The 43rd character carries 2 padding bits that must be zero for a canonical encoding.
+  if (bytes.length !== KEY_SIZE || encodeKey(bytes) !== t) {
+    return err({ type: 'KeyMalformed', reason: 'not a canonical 32-byte key' });
+  }
+  return ok(bytes);
+}
+
+/** Constant-time equality of two byte strings (length is not secret). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}

@@ -1,0 +1,119 @@
+/**
+ * Session traffic protection: one directional key each way, a send counter
+ * that starts at 1 (0 was spent on AUTH / AUTH_RESULT) and a receive replay
+ * window. Used for client ↔ server sessions and, with keys from peer.ts, for
+ * peer ↔ peer channels.
+ *
+ * The wire codec builds the 14-byte clear header around the counter from
+ * `Sender.take()`, then seals the body with that header as associated data:
+ *
+ *     const c = tx.take();            // Result<bigint, CounterExhausted>
+ *     const aad = header(type, sid, c);
+ *     const sealed = tx.seal(c, aad, body);
+ *
+ * A retransmission must be sealed again under a new counter (the receiver
+ * drops an exact copy as a replay), with any message sequence number inside
+ * the body.
+ */
+import { err, ok } from 'neverthrow';
+import type { Result } from 'neverthrow';
+import { KEY_SIZE } from '../wire/constants.ts';
+import * as aead from './aead.ts';
+import type { CounterExhausted, CounterOutOfRange, DecryptFailed, Replayed, TooOld } from './errors.ts';
+import { MAX_COUNTER, ReplayWindow } from './replay.ts';
+import type { Split } from './noise.ts';
+
+/** One side's view: `send` seals what it sends, `recv` opens what it receives. */
+export interface SessionKeys {
+  readonly send: Uint8Array;
+  readonly recv: Uint8Array;
+}
+
+/**
+ * Forgery attempts one key should absorb before the session is dropped and
+ * re-established (the integrity limit QUIC sets for ChaCha20-Poly1305).
+ */
+export const INTEGRITY_LIMIT = 2 ** 36;
+
+/** Counter 0 of each direction is reserved for AUTH (c → s) and AUTH_RESULT (s → c). */
+export const HANDSHAKE_COUNTER = 0;
+
+export const clientKeys = (split: Split): SessionKeys => ({ send: split.cs, recv: split.sc });
+export const serverKeys = (split: Split): SessionKeys => ({ send: split.sc, recv: split.cs });
+
+function checkKey(key: Uint8Array): Uint8Array {
+  if (key.length !== KEY_SIZE) throw new RangeError(`session key must be ${KEY_SIZE} bytes`);
+  return Buffer.from(key);
+}
+
+export class Sender {
+  private readonly key: Uint8Array;
+  private next = 1;
+
+  constructor(key: Uint8Array) {
+    this.key = checkKey(key);
+  }
+
+  /** How many counters have been used, including the reserved 0. */
+  get used(): number {
+    return this.next;
+  }
+
+  /** Reserves the next counter. */
+  take(): Result<bigint, CounterExhausted> {
+    if (this.next > MAX_COUNTER) return err({ type: 'CounterExhausted' });
+    return ok(BigInt(this.next++));
+  }
+
+  /** Seals `body` under a counter obtained from `take()`; returns ciphertext | tag. */
+  seal(counter: bigint, aad: Uint8Array, body: Uint8Array): Uint8Array {
+    return aead.seal(this.key, Number(counter), aad, body);
+  }
+}
+
+export type OpenError = Replayed | TooOld | CounterOutOfRange | DecryptFailed;
+
+export class Receiver {
+  private readonly key: Uint8Array;
+  private readonly window = new ReplayWindow();
+  private failed = 0;
+
+  constructor(key: Uint8Array) {
+    this.key = checkKey(key);
+  }
+
+  /** The highest counter accepted so far. */
+  get highest(): number {
+    return this.window.highest;
+  }
+
+  /** Datagrams that failed to authenticate; past INTEGRITY_LIMIT the runtime should end the session. */
+  get forgeries(): number {
+    return this.failed;
+  }
+
+  /** Checks the window, authenticates, and only then marks the counter. */
+  open(counter: bigint, aad: Uint8Array, sealed: Uint8Array): Result<Uint8Array, OpenError> {
+    if (counter < 0n || counter > BigInt(MAX_COUNTER)) return err({ type: 'CounterOutOfRange' });
+    const n = Number(counter);
+    const verdict = this.window.check(n);
+    if (verdict !== 'ok') return err(verdict);
+    const opened = aead.open(this.key, n, aad, sealed);
+    if (opened.isErr()) {
+      this.failed++;
+      return err(opened.error);
+    }
+    this.window.mark(n);
+    return ok(opened.value);
+  }
+}
+
+export interface SessionCipher {
+  readonly tx: Sender;
+  readonly rx: Receiver;
+}
+
+/** Both directions of a session. Throws only on a key of the wrong length (a programming error). */
+export function createSession(keys: SessionKeys): SessionCipher {
+  return { tx: new Sender(keys.send), rx: new Receiver(keys.recv) };
+}

@@ -1,0 +1,28 @@
+/** STALE (0x17): `ver | type | sid u32`, 6 bytes, sent in clear. */
+
+import { err, type Result } from 'neverthrow';
+import { Type, VERSION } from './constants.ts';
+import { OUTER_HEADER_SIZE, exactLength, openOuter } from './header.ts';
+import type { WireError } from './errors.ts';
+import type { Stale } from './types.ts';
+
+export const STALE_SIZE = OUTER_HEADER_SIZE + 4;
+
+/** `sid` is taken modulo 2^32. */
+export function encodeStale(sid: number): Uint8Array {
+  const out = new Uint8Array(STALE_SIZE);
+  const view = new DataView(out.buffer);
+  view.setUint8(0, VERSION);
+  view.setUint8(1, Type.STALE);
+  view.setUint32(2, sid >>> 0);
+  return out;
+}
+
+export function decodeStale(bytes: Uint8Array): Result<Stale, WireError> {
+  return openOuter(bytes, Type.STALE).andThen((r) => {
+    const bad = exactLength(bytes, STALE_SIZE, 'STALE');
+    if (bad !== null) return err(bad);
+    const sid = r.u32('sid');
+    return r.finish<Stale>({ type: 'STALE', sid });
+  });
+}

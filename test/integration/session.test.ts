@@ -1,0 +1,129 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SessionSnapshot } from '../../runtime/client.ts';
+import { ClientPool, inRoster, signUpOnline } from '../support/clients.ts';
+import { startProxy } from '../support/proxy.ts';
+import { startServer, tempDir, type ServerProc } from '../support/server.ts';
+
+let server: ServerProc;
+let pool: ClientPool;
+const servers: ServerProc[] = [];
+
+async function boot(args: Parameters<typeof startServer>[0] = {}): Promise<ServerProc> {
+  server = await startServer({ interval: 200, ...args });
+  servers.push(server);
+  pool = new ClientPool(() => server);
+  return server;
+}
+
+afterEach(async () => {
+  await pool?.closeAll();
+  for (const s of servers.splice(0)) await s.kill('SIGKILL');
+});
+afterAll(async () => {
+  for (const s of servers) await s.kill('SIGKILL');
+});
+
+describe('client sessions over real UDP with the real server process', () => {
+  it('two users sign up, log in and see each other online; the server key is pinned on first use', async () => {
+    await boot();
+    const a = await pool.make();
+    const b = await pool.make();
+    await signUpOnline(a, 'ana@example.com');
+    expect(a.serverKeyInfo).toEqual({ fingerprint: server.fingerprint, status: 'pinned' });
+    await signUpOnline(b, 'bia@example.com');
+    await a.waitFor(() => inRoster(a, 'bia@example.com'));
+    await b.waitFor(() => inRoster(b, 'ana@example.com'));
+    const entry = a.getSnapshot().context.roster.members.get('bia@example.com');
+    expect(entry?.address.port).toBe(b.address.port);
+    expect(Buffer.from(entry!.peerKey).equals(Buffer.from(b.peerPublicKey!))).toBe(true);
+  });
+
+  it('logging in again from elsewhere kicks the older session with that reason', async () => {
+    await boot();
+    const first = await pool.make();
+    await signUpOnline(first, 'eva@example.com', 'eva password');
+    const second = await pool.make();
+    second.logIn('eva@example.com', 'eva password');
+    await second.waitFor((s) => s.matches('online'));
+    const kicked = await first.waitFor((s) => s.matches('kicked'));
+    expect(kicked.context.kickReason).toBe('elsewhere');
+    // The newer session is the one that stays online and in the others' rosters.
+    const other = await pool.make();
+    await signUpOnline(other, 'other@example.com');
+    await other.waitFor(() => inRoster(other, 'eva@example.com'));
+    await new Promise((r) => setTimeout(r, 600));
+    expect(second.getSnapshot().matches('online')).toBe(true);
+    expect(first.getSnapshot().matches('kicked')).toBe(true);
+  });
+
+  it('a server restarted on the same database: clients reconnect with their tickets, never kicked', async () => {
+    const dir = tempDir();
+    const s1 = await boot({ dir });
+    const a = await pool.make();
+    const b = await pool.make();
+    await signUpOnline(a, 'rita@example.com');
+    await signUpOnline(b, 'raul@example.com');
+    await a.waitFor(() => inRoster(a, 'raul@example.com'));
+    const states: string[] = [];
+    const track = (s: SessionSnapshot) => states.push(JSON.stringify(s.value));
+    a.subscribe(track);
+    b.subscribe(track);
+    await s1.kill('SIGKILL');
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    const s2 = await startServer({ dir, port: s1.port, interval: 200 });
+    servers.push(s2);
+    expect(s2.fingerprint).toBe(s1.fingerprint);
+    const epochBefore = a.getSnapshot().context.roster.epoch;
+    // The watchdog notices the silence (4 intervals), then each client resumes with its ticket.
+    await a.waitFor((s) => s.matches('online') && s.context.roster.epoch !== epochBefore && s.context.roster.members.has('raul@example.com'), 10_000);
+    await b.waitFor((s) => s.matches('online') && s.context.roster.epoch !== epochBefore && s.context.roster.members.has('rita@example.com'), 10_000);
+    console.log(`both clients back online ${Date.now() - t0} ms after the restart`);
+    expect(states.some((s) => s.includes('reconnecting'))).toBe(true);
+    expect(states.some((s) => s.includes('kicked'))).toBe(false);
+    expect(states.some((s) => s.includes('signedOut'))).toBe(false);
+  });
+
+  it('a graceful server shutdown (SIGTERM) sends clients to reconnecting, and they come back', async () => {
+    const dir = tempDir();
+    const s1 = await boot({ dir });
+    const a = await pool.make();
+    await signUpOnline(a, 'tina@example.com');
+    const code = await s1.kill('SIGTERM');
+    expect(code).toBe(0);
+    await a.waitFor((s) => s.matches('reconnecting'), 2000);
+    const s2 = await startServer({ dir, port: s1.port, interval: 200 });
+    servers.push(s2);
+    const back = await a.waitFor((s) => s.matches('online'), 10_000);
+    expect(back.context.kickReason).toBeNull();
+  });
+
+  it('a canary password never appears on the wire, in the database or in the logs', async () => {
+    const dir = tempDir();
+    await boot({ dir });
+    const proxy = await startProxy(server.host, server.port);
+    try {
+      const canary = 'Canary-Pa55word-7f3a9c';
+      const a = await pool.make({ port: proxy.port });
+      a.signUp('canary@example.com', canary);
+      await a.waitFor((s) => s.matches('online'));
+      a.logOut();
+      await a.waitFor((s) => s.matches('signedOut'));
+      a.logIn('canary@example.com', canary);
+      await a.waitFor((s) => s.matches('online'));
+      a.logIn('canary@example.com', canary + 'x'); // ignored while online; nothing sent
+      await new Promise((r) => setTimeout(r, 400));
+      const needle = Buffer.from(canary, 'utf8');
+      expect(proxy.captured.length).toBeGreaterThan(6);
+      for (const c of proxy.captured) expect(c.bytes.includes(needle)).toBe(false);
+      for (const f of readdirSync(dir)) expect(readFileSync(join(dir, f)).includes(needle)).toBe(false);
+      expect(server.logs().length).toBeGreaterThan(0);
+      expect(server.logs().includes(canary)).toBe(false);
+      expect(server.stdout().includes(canary)).toBe(false);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
