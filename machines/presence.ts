@@ -3,7 +3,8 @@
  * log, and the client's roster that follows it (runtime/PROTOCOL.md §6).
  *
  * Every function returns new values and never mutates its inputs, so the values can live in
- * machine context and be shown by the inspector.
+ * machine context and be shown by the inspector. Member lists are PersistentMaps (below), so a
+ * change costs a small copy rather than a copy of the whole list.
  */
 import type { Address, Delta, Member, RosterPage, Truco } from '../runtime/wire/types.ts';
 
@@ -32,8 +33,10 @@ export class PersistentMap<V> implements ReadonlyMap<string, V> {
     this.size = size;
   }
 
+  static readonly #EMPTY = new PersistentMap<never>(Object.freeze(new Array<undefined>(BUCKETS).fill(undefined)), 0);
+
   static empty<V>(): PersistentMap<V> {
-    return new PersistentMap<V>(new Array<undefined>(BUCKETS).fill(undefined), 0);
+    return PersistentMap.#EMPTY;
   }
 
   /** The map itself if it already is a PersistentMap, else a copy of it. */
