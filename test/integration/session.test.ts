@@ -100,6 +100,24 @@ describe('client sessions over real UDP with the real server process', () => {
     expect(back.context.kickReason).toBeNull();
   });
 
+  it('refuses, with a clear reason, a server whose key changed since it was pinned', async () => {
+    const s1 = await boot();
+    const dataDir = tempDir('truco-client-');
+    const a = await pool.make({ dataDir });
+    await signUpOnline(a, 'pin@example.com');
+    await a.stop();
+    await s1.kill('SIGKILL');
+    // A different server (new key) now answers at the same address.
+    const s2 = await startServer({ port: s1.port, interval: 200 });
+    servers.push(s2);
+    expect(s2.fingerprint).not.toBe(s1.fingerprint);
+    const b = await pool.make({ dataDir });
+    b.logIn('pin@example.com', 'a good password');
+    const s = await b.waitFor((s) => s.matches('signedOut') && s.context.error !== null, 20_000);
+    expect(s.context.error?.reason).toBe('server_key_changed');
+    expect(b.keyProblem).toEqual({ server: `127.0.0.1:${s1.port}`, expected: s1.fingerprint, got: s2.fingerprint });
+  });
+
   it('a canary password never appears on the wire, in the database or in the logs', async () => {
     const dir = tempDir();
     await boot({ dir });
