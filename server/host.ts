@@ -398,9 +398,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     byEmail.set(email, s);
     stats.sessions = sessions.size;
     const member: Member = { email, address: from, peerKey: s.peerKey };
+    // (a resumed or re-logged user who was suspect is made alive again by the registry)
     registry.send({ type: 'USER.JOIN', member });
-    // A resumed or re-logged user who was suspect is alive again.
-    child(email)?.send({ type: 'LIVENESS.LIFE' });
     log.info('session.opened', { email, how, address: formatAddress(from), sid: s.sid });
     return { status: 'session', sid: s.sid, ticket, intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
   }
