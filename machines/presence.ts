@@ -130,6 +130,65 @@ export class PersistentMap<V> implements ReadonlyMap<string, V> {
   }
 }
 
+// ---- an append-only log that copies little ---------------------------------------------------
+
+const CHUNK = 64;
+
+/**
+ * An immutable, bounded log of deltas: `push` returns a new log sharing every full chunk of 64
+ * with the old one, so an append copies at most ~130 references instead of the whole log (a
+ * 4096-entry array copied on every join made a login storm spend most of its time in GC).
+ */
+export class DeltaLog implements Iterable<Delta> {
+  static readonly EMPTY = new DeltaLog([], 0, 0);
+
+  private constructor(
+    private readonly chunks: ReadonlyArray<readonly Delta[]>,
+    /** index of the first live entry in chunks[0] */
+    private readonly head: number,
+    readonly length: number,
+  ) {}
+
+  /** The i-th delta (negative i counts from the end), or undefined. */
+  at(i: number): Delta | undefined {
+    const k = i < 0 ? this.length + i : i;
+    if (!Number.isInteger(k) || k < 0 || k >= this.length) return undefined;
+    const j = this.head + k;
+    return this.chunks[Math.floor(j / CHUNK)]?.[j % CHUNK];
+  }
+
+  /** A new log with `delta` appended, dropping the oldest entries beyond `capacity`. */
+  push(delta: Delta, capacity: number): DeltaLog {
+    const chunks = this.chunks.slice();
+    const last = chunks[chunks.length - 1];
+    if (last === undefined || last.length === CHUNK) chunks.push([delta]);
+    else chunks[chunks.length - 1] = [...last, delta];
+    let head = this.head;
+    let length = this.length + 1;
+    while (length > capacity) {
+      head++;
+      length--;
+      if (head === CHUNK) {
+        chunks.shift();
+        head = 0;
+      }
+    }
+    return new DeltaLog(chunks, head, length);
+  }
+
+  *[Symbol.iterator](): Iterator<Delta> {
+    for (let i = 0; i < this.length; i++) yield this.at(i) as Delta;
+  }
+
+  toArray(): Delta[] {
+    return [...this];
+  }
+
+  toJSON(): { length: number } {
+    return { length: this.length };
+  }
+}
+
 // ---- sizes -----------------------------------------------------------------------------------
 
 /** How many deltas the server keeps; a client further behind than this resyncs by paging. */
@@ -185,20 +244,18 @@ export interface PresenceLog {
   /** counts changes; every change bumps it by exactly 1 */
   version: number;
   members: ReadonlyMap<string, Member>;
-  /** log[i] took the list to version logStart + i + 1 */
-  log: readonly Delta[];
+  /** log.at(i) took the list to version logStart + i + 1 */
+  log: DeltaLog;
   /** the oldest version the log can lead from */
   logStart: number;
 }
 
 export function emptyPresence(epoch: number): PresenceLog {
-  return { epoch, version: 0, members: PersistentMap.empty(), log: [], logStart: 0 };
+  return { epoch, version: 0, members: PersistentMap.empty(), log: DeltaLog.EMPTY, logStart: 0 };
 }
 
 function record(p: PresenceLog, members: ReadonlyMap<string, Member>, delta: Delta): PresenceLog {
-  const full = p.log.length >= LOG_CAPACITY;
-  const log = full ? p.log.slice(p.log.length - LOG_CAPACITY + 1) : p.log.slice();
-  log.push(delta);
+  const log = p.log.push(delta, LOG_CAPACITY);
   return {
     epoch: p.epoch,
     version: p.version + 1,
@@ -254,7 +311,7 @@ export function deltasSince(p: PresenceLog, base: number, maxBytes: number): Del
   const deltas: Delta[] = [];
   let used = 0;
   for (let i = base - p.logStart; i < p.log.length; i++) {
-    const d = p.log[i] as Delta;
+    const d = p.log.at(i) as Delta;
     const size = deltaSize(d);
     if (used + size > maxBytes) break;
     used += size;

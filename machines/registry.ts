@@ -1,19 +1,20 @@
 /**
  * The server's online list: one actor holding the versioned presence log (presence.ts) and one
- * `liveness` child per online user, with id `childId(email)`.
+ * `liveness` actor per online user, with id `childId(email)`, kept in one of `POOLS` pool
+ * children (liveness-pool.ts explains why).
  *
  * Routing: `LIVENESS.MISSED` and `LIVENESS.LIFE` do NOT go through the registry. The runtime
- * sends them straight to the child, `registry.getSnapshot().children[childId(email)]`, so the
- * per-datagram path never wakes the registry. The child answers with `LIVENESS.OFFLINE` to the
- * registry (its parent) when it gives up on the user.
+ * sends them straight to the user's actor, `livenessRef(registry.getSnapshot(), email)`, so the
+ * per-datagram path never wakes the registry. A liveness actor that gives up on its user tells
+ * its pool, which stops it and forwards `LIVENESS.OFFLINE` here.
  *
- * The runtime reads `context.presence` to build each TRUCO (`deltasSince`) and replaces the
- * effects with `registryMachine.provide({ actors: { liveness: livenessMachine.provide({ actions:
- * { reprobe, recovered } }) }, actions: { userLeft } })`.
+ * The runtime reads `context.presence` to build each TRUCO (`deltasSince`) and provides the
+ * effects with `provideRegistry({ reprobe, recovered, userLeft })`.
  */
-import { assertEvent, assign, sendTo, setup, spawnChild, stopChild } from 'xstate';
+import { assign, sendTo, setup, spawnChild, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { Address, Member } from '../runtime/wire/types.ts';
-import { livenessMachine, type LivenessEvent, type LivenessOfflineEvent } from './liveness.ts';
+import type { LivenessOfflineEvent } from './liveness.ts';
+import { childId, livenessPoolMachine, poolId, poolIndex, POOLS, providePool, type PoolEvent } from './liveness-pool.ts';
 import { applyJoin, applyLeave, applyMove, emptyPresence, type PresenceLog } from './presence.ts';
 
 export interface RegistryInput {
@@ -41,10 +42,15 @@ export type RegistryEvent =
   | LivenessOfflineEvent
   | { type: 'REGISTRY.STOP' };
 
-/** The id of a user's liveness child. */
-export function childId(email: string): string {
-  return 'liveness:' + email;
+export { childId, POOLS };
+
+/** The liveness actor of an online user, found through its pool (undefined when offline). */
+export function livenessRef(snapshot: SnapshotFrom<typeof registryMachine>, email: string): AnyActorRef | undefined {
+  const pool = (snapshot.children as Record<string, AnyActorRef | undefined>)[poolId(poolIndex(email))];
+  return (pool?.getSnapshot().children as Record<string, AnyActorRef | undefined> | undefined)?.[childId(email)];
 }
+
+const toPool = (email: string) => poolId(poolIndex(email));
 
 function eventEmail(event: RegistryEvent): string | null {
   switch (event.type) {
@@ -66,7 +72,7 @@ export const registryMachine = setup({
     events: {} as RegistryEvent,
   },
   actors: {
-    liveness: livenessMachine,
+    pool: livenessPoolMachine,
   },
   actions: {
     /** the user is no longer online (close the session, tell the user if relevant) */
@@ -86,37 +92,31 @@ export const registryMachine = setup({
     suspectIntervalMs: input.suspectIntervalMs,
     presence: emptyPresence(input.epoch),
   }),
+  // the pools exist for the registry's whole life (ids pool:0 … pool:63)
+  entry: Array.from({ length: POOLS }, (_, index) =>
+    spawnChild('pool', {
+      id: poolId(index),
+      input: ({ context }) => ({ index, suspectProbes: context.suspectProbes, suspectIntervalMs: context.suspectIntervalMs }),
+    }),
+  ),
   initial: 'running',
   states: {
     running: {
       on: {
         'USER.JOIN': [
           {
-            // already online (re-login, resume): keep the one child, and wake it if suspect
+            // already online (re-login, resume): keep the one liveness actor, and wake it if suspect
             guard: 'isOnline',
             actions: [
               assign({ presence: ({ context, event }) => applyJoin(context.presence, event.member) }),
-              sendTo(({ event }) => childId(event.member.email), { type: 'LIVENESS.LIFE' } satisfies LivenessEvent),
+              sendTo(({ event }) => toPool(event.member.email), ({ event }) => ({ type: 'POOL.LIFE', email: event.member.email }) satisfies PoolEvent),
             ],
           },
           {
-            // not online, so no child with that id exists: spawning cannot collide
+            // not online, so its pool has no child with that id: spawning cannot collide
             actions: [
               assign({ presence: ({ context, event }) => applyJoin(context.presence, event.member) }),
-              spawnChild('liveness', {
-                id: ({ event }) => {
-                  assertEvent(event, 'USER.JOIN');
-                  return childId(event.member.email);
-                },
-                input: ({ context, event }) => {
-                  assertEvent(event, 'USER.JOIN');
-                  return {
-                    email: event.member.email,
-                    suspectProbes: context.suspectProbes,
-                    suspectIntervalMs: context.suspectIntervalMs,
-                  };
-                },
-              }),
+              sendTo(({ event }) => toPool(event.member.email), ({ event }) => ({ type: 'POOL.ADD', email: event.member.email }) satisfies PoolEvent),
             ],
           },
         ],
@@ -129,15 +129,15 @@ export const registryMachine = setup({
         'USER.LEAVE': {
           guard: 'isOnline',
           actions: [
-            stopChild(({ event }) => childId(event.email)),
+            sendTo(({ event }) => toPool(event.email), ({ event }) => ({ type: 'POOL.REMOVE', email: event.email }) satisfies PoolEvent),
             assign({ presence: ({ context, event }) => applyLeave(context.presence, event.email) }),
             { type: 'userLeft', params: ({ event }) => ({ email: event.email, reason: event.reason }) },
           ],
         },
         'LIVENESS.OFFLINE': {
           guard: 'isOnline',
+          // the pool has already stopped the child
           actions: [
-            stopChild(({ event }) => childId(event.email)),
             assign({ presence: ({ context, event }) => applyLeave(context.presence, event.email) }),
             { type: 'userLeft', params: ({ event }) => ({ email: event.email, reason: 'offline' as const }) },
           ],
@@ -149,3 +149,15 @@ export const registryMachine = setup({
     stopped: { type: 'final' },
   },
 });
+
+/** The registry with its effects provided: the runtime's single entry point. */
+export function provideRegistry(effects: {
+  reprobe: (email: string) => void;
+  recovered: (email: string) => void;
+  userLeft: (email: string, reason: UserLeftReason) => void;
+}) {
+  return registryMachine.provide({
+    actors: { pool: providePool(effects) },
+    actions: { userLeft: (_, { email, reason }) => effects.userLeft(email, reason) },
+  });
+}

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, SimulatedClock, type AnyActorRef } from 'xstate';
-import { livenessMachine } from '../../machines/liveness.ts';
 import { deltasSince } from '../../machines/presence.ts';
-import { childId, registryMachine, type UserLeftReason } from '../../machines/registry.ts';
+import { childId, livenessRef, POOLS, provideRegistry, type UserLeftReason } from '../../machines/registry.ts';
 import { addr, advance, member } from './fixtures.ts';
 
 function harness() {
@@ -10,24 +9,25 @@ function harness() {
   const left: Array<{ email: string; reason: UserLeftReason }> = [];
   const reprobes: string[] = [];
   const recovered: string[] = [];
-  const machine = registryMachine.provide({
-    actors: {
-      liveness: livenessMachine.provide({
-        actions: {
-          reprobe: (_, p) => reprobes.push(p.email),
-          recovered: (_, p) => recovered.push(p.email),
-        },
-      }),
-    },
-    actions: { userLeft: (_, p) => left.push(p) },
+  const machine = provideRegistry({
+    reprobe: (email) => reprobes.push(email),
+    recovered: (email) => recovered.push(email),
+    userLeft: (email, reason) => left.push({ email, reason }),
   });
   const errors: unknown[] = [];
   const actor = createActor(machine, { clock, input: { epoch: 1234, suspectProbes: 10, suspectIntervalMs: 150 } });
   actor.subscribe({ error: (e) => errors.push(e) });
   actor.start();
   const presence = () => actor.getSnapshot().context.presence;
-  const children = () => actor.getSnapshot().children as Record<string, AnyActorRef | undefined>;
-  const child = (email: string) => children()[childId(email)];
+  /** every user's liveness actor, across the pools */
+  const children = () => {
+    const all: Record<string, AnyActorRef | undefined> = {};
+    for (const pool of Object.values(actor.getSnapshot().children as Record<string, AnyActorRef>)) {
+      Object.assign(all, pool.getSnapshot().children);
+    }
+    return all;
+  };
+  const child = (email: string) => livenessRef(actor.getSnapshot(), email);
   return { clock, actor, left, reprobes, recovered, errors, presence, children, child };
 }
 
@@ -44,7 +44,7 @@ describe('registry machine', () => {
     h.actor.send({ type: 'USER.JOIN', member: member('a@x', 1000) });
     h.actor.send({ type: 'USER.JOIN', member: member('b@x', 1001) });
     expect(h.presence().version).toBe(2);
-    expect(h.presence().log.map((d) => d.kind)).toEqual(['join', 'join']);
+    expect(h.presence().log.toArray().map((d) => d.kind)).toEqual(['join', 'join']);
     expect([...h.presence().members.keys()].sort()).toEqual(['a@x', 'b@x']);
     expect(Object.keys(h.children()).sort()).toEqual(['liveness:a@x', 'liveness:b@x']);
     expect(h.child('a@x')?.getSnapshot().value).toBe('alive');
@@ -69,7 +69,7 @@ describe('registry machine', () => {
     const first = h.child('a@x');
     h.actor.send({ type: 'USER.JOIN', member: member('a@x', 2000, 2) });
     expect(h.presence().version).toBe(2);
-    expect(h.presence().log[1]).toEqual({ kind: 'update', member: member('a@x', 2000, 2) });
+    expect(h.presence().log.at(1)).toEqual({ kind: 'update', member: member('a@x', 2000, 2) });
     expect(h.child('a@x')).toBe(first);
   });
 
@@ -92,7 +92,7 @@ describe('registry machine', () => {
     h.actor.send({ type: 'USER.JOIN', member: member('a@x', 1000) });
     h.actor.send({ type: 'USER.MOVE', email: 'a@x', address: addr(3000, '10.0.0.9') });
     expect(h.presence().version).toBe(2);
-    expect(h.presence().log[1]).toMatchObject({ kind: 'update', member: { email: 'a@x', address: addr(3000, '10.0.0.9') } });
+    expect(h.presence().log.at(1)).toMatchObject({ kind: 'update', member: { email: 'a@x', address: addr(3000, '10.0.0.9') } });
     h.actor.send({ type: 'USER.MOVE', email: 'nobody@x', address: addr(3000) });
     expect(h.presence().version).toBe(2);
     expect(Object.keys(h.children())).toEqual(['liveness:a@x']);
@@ -106,7 +106,7 @@ describe('registry machine', () => {
     expect(h.child('a@x')).toBeUndefined();
     expect(child?.getSnapshot().status).toBe('stopped');
     expect(h.presence().version).toBe(2);
-    expect(h.presence().log[1]).toEqual({ kind: 'leave', email: 'a@x' });
+    expect(h.presence().log.at(1)).toEqual({ kind: 'leave', email: 'a@x' });
     expect(h.left).toEqual([{ email: 'a@x', reason: 'logout' }]);
 
     h.actor.send({ type: 'USER.LEAVE', email: 'a@x', reason: 'replaced' });
@@ -152,5 +152,26 @@ describe('registry machine', () => {
     h.actor.send({ type: 'REGISTRY.STOP' });
     expect(h.actor.getSnapshot().status).toBe('done');
     expect(child?.getSnapshot().status).toBe('stopped');
+  });
+});
+
+describe('registry pools', () => {
+  it('keeps every liveness actor in one of POOLS pools, and leaves none behind after churn', () => {
+    const h = harness();
+    expect(Object.keys(h.actor.getSnapshot().children)).toHaveLength(POOLS);
+    const emails = Array.from({ length: 3000 }, (_, i) => `u${i}@x`);
+    for (const [i, e] of emails.entries()) h.actor.send({ type: 'USER.JOIN', member: member(e, 1000 + (i % 60000)) });
+    expect(Object.keys(h.children())).toHaveLength(3000);
+    const perPool = Object.values(h.actor.getSnapshot().children as Record<string, AnyActorRef>).map(
+      (p) => Object.keys(p.getSnapshot().children).length,
+    );
+    // FNV-1a spreads them (about 3 per pool): no pool is crowded
+    expect(Math.max(...perPool)).toBeLessThanOrEqual(16);
+    expect(perPool.filter((n) => n > 0).length).toBeGreaterThan(POOLS * 0.9);
+    for (const e of emails) h.actor.send({ type: 'USER.LEAVE', email: e, reason: 'logout' });
+    expect(Object.keys(h.children())).toHaveLength(0);
+    expect(h.presence().members.size).toBe(0);
+    expect(h.left).toHaveLength(3000);
+    expect(h.errors).toEqual([]);
   });
 });
