@@ -9,12 +9,20 @@
  *   BYE, resolves on BYE_ACK or after its own timeout). They resolve with an `AuthOutcome` and
  *   reject only on internal failures (treated as `server_error`).
  * - actions `sendSeis({ probe, epoch, version })`, `requestRoster({ request, cursor })`.
+ * - actor `conversation`: machines/conversation.ts, provided with its `transmit` / `cancelDelivery`.
+ *
+ * Conversations (one child per peer, id and systemId `conversation:<email>`) are spawned on
+ * CONVERSATION.OPEN, on a SEND to a peer without one, and when PEER.RECEIVED brings a message
+ * from one; never twice, never for ourselves, and only once an account is known. They outlive
+ * `online`: whenever the roster or our own link changes they get a PRESENCE (the server's
+ * verdict), and SESSION.ENDED when the session ends. Logging in as another account stops them.
  *
  * The password goes from the event straight into the invoked actor's input; it is never kept in
  * context. The resumption ticket lives in the runtime, not here.
  */
-import { assertEvent, assign, fromPromise, setup } from 'xstate';
-import type { Address, KickReasonName, RosterPage, Truco } from '../runtime/wire/types.ts';
+import { assertEvent, assign, enqueueActions, fromPromise, setup } from 'xstate';
+import type { Address, KickReasonName, Member, RosterPage, Truco } from '../runtime/wire/types.ts';
+import { conversationMachine } from './conversation.ts';
 import {
   cancelSync,
   emptyRoster,
@@ -70,17 +78,42 @@ export interface SessionContext {
   reconnectCause: null | ReconnectCause;
   /** the next ROSTER_REQ id (u16) */
   nextRequest: number;
+  /** peers with a conversation child, in the order they were opened */
+  conversations: readonly string[];
+  /** the account the conversations belong to */
+  conversationsOf: string | null;
+  /** in `online`: the roster is the server's current verdict (false while reconnecting or signed out) */
+  linked: boolean;
+  /** what the conversations were last told: `${linked}:${epoch}:${version}` */
+  presenceTold: string;
 }
 
 export type SessionEvent =
   | { type: 'SIGNUP'; email: string; password: string }
   | { type: 'LOGIN'; email: string; password: string }
   | { type: 'LOGOUT' }
-  | { type: 'SERVER.TRUCO'; truco: Truco }
-  | { type: 'SERVER.ROSTER_PAGE'; page: RosterPage }
+  /** `at`: when it arrived (ms since the epoch), for the conversations' system lines */
+  | { type: 'SERVER.TRUCO'; truco: Truco; at?: number }
+  | { type: 'SERVER.ROSTER_PAGE'; page: RosterPage; at?: number }
   | { type: 'SERVER.KICK'; reason: KickReasonName }
   /** the server does not know our session (it restarted, or dropped us) */
-  | { type: 'SERVER.STALE' };
+  | { type: 'SERVER.STALE' }
+  // ---- conversations (peer emails in canonical form) ----
+  | { type: 'CONVERSATION.OPEN'; peer: string }
+  | { type: 'CONVERSATION.SEND'; peer: string; id: string; text: string; at: number }
+  | { type: 'CONVERSATION.RETRY'; peer: string; id: string; at: number }
+  | { type: 'CONVERSATION.MARK_READ'; peer: string }
+  /** from the delivery runtime */
+  | { type: 'PEER.RECEIVED'; peer: string; id: string; text: string; at: number }
+  | { type: 'PEER.ACKED'; peer: string; id: string }
+  | { type: 'PEER.FAILED'; peer: string; id: string };
+
+export const conversationId = (peer: string): string => `conversation:${peer}`;
+
+/** The text form of a peer key that conversations compare (a new key = a new login). */
+export function peerKeyText(m: Member | undefined): string | null {
+  return m ? Buffer.from(m.peerKey).toString('base64') : null;
+}
 
 /** Resume failures that are worth another attempt while the give-up timer runs. */
 const RETRYABLE = new Set(['server_error', 'server_unreachable', 'rate_limited']);
@@ -113,11 +146,13 @@ function established(context: SessionContext, o: AuthOutcome): Partial<SessionCo
   };
 }
 
+const presenceKey = (c: Pick<SessionContext, 'linked' | 'roster'>): string => `${c.linked}:${c.roster.epoch}:${c.roster.version}`;
+
 const notProvided = async (): Promise<never> => {
   throw new Error('not provided');
 };
 
-export const sessionMachine = setup({
+const sessionSetup = setup({
   types: {
     context: {} as SessionContext,
     input: {} as SessionInput,
@@ -128,6 +163,7 @@ export const sessionMachine = setup({
     logIn: fromPromise<AuthOutcome, Credentials>(notProvided),
     resume: fromPromise<AuthOutcome, { email: string }>(notProvided),
     logOut: fromPromise<void>(notProvided),
+    conversation: conversationMachine,
   },
   actions: {
     /** answer a TRUCO with the roster version we hold */
@@ -136,6 +172,14 @@ export const sessionMachine = setup({
     requestRoster: (_, _params: { request: number; cursor: string }) => {},
     clearReasons: assign({ error: null, kickReason: null, signedOutReason: null }),
     dropSession: assign({ session: null, roster: () => emptyRoster(), reconnectCause: null }),
+    /** a login as another account than the conversations' owner stops them all */
+    resetConversations: enqueueActions(({ context, enqueue }, params: { email: string | null }) => {
+      if (params.email === null || context.conversationsOf === null || context.conversationsOf === params.email) return;
+      for (const peer of context.conversations) enqueue.stopChild(conversationId(peer));
+      enqueue.assign({ conversations: [], conversationsOf: null });
+    }),
+    link: assign({ linked: true }),
+    unlink: assign({ linked: false }),
   },
   delays: {
     watchdog: ({ context }) => SESSION_DELAYS.watchdogIntervals * (context.session?.intervalMs ?? 1000),
@@ -144,7 +188,70 @@ export const sessionMachine = setup({
     resumeRetry: ({ context }) =>
       context.error?.retryAfterS !== undefined ? context.error.retryAfterS * 1000 : SESSION_DELAYS.resumeRetryMs,
   },
-}).createMachine({
+});
+
+/** Whether a conversation with `peer` may be spawned now (not twice, not ourselves, an account known). */
+function mayOpen(context: SessionContext, peer: string): boolean {
+  return !context.conversations.includes(peer) && context.email !== null && peer !== context.email && peer !== '';
+}
+
+/** Tells every conversation the server's verdict, when it changed since the last time. */
+const tellPresence = sessionSetup.enqueueActions(({ context, event, enqueue }) => {
+  const key = presenceKey(context);
+  if (key === context.presenceTold) return;
+  enqueue.assign({ presenceTold: key });
+  const online = context.linked && context.roster.version >= 0;
+  const at = 'at' in event && typeof event.at === 'number' ? event.at : 0;
+  for (const peer of context.conversations) {
+    enqueue.sendTo(conversationId(peer), {
+      type: 'PRESENCE',
+      online,
+      peerKey: peerKeyText(context.roster.members.get(peer)),
+      at,
+    });
+  }
+});
+
+/** Our session ended: every conversation fails what was pending and refuses to send. */
+const endConversations = sessionSetup.enqueueActions(({ context, enqueue }) => {
+  enqueue.assign({ presenceTold: presenceKey({ linked: false, roster: context.roster }) });
+  for (const peer of context.conversations) enqueue.sendTo(conversationId(peer), { type: 'SESSION.ENDED' });
+});
+
+/** Routes conversation events to the child of that peer, spawning it first when allowed. */
+const forward = sessionSetup.enqueueActions(({ context, event, enqueue }) => {
+  if (!('peer' in event)) return;
+  const peer = event.peer;
+  const spawns = event.type === 'CONVERSATION.OPEN' || event.type === 'CONVERSATION.SEND' || event.type === 'PEER.RECEIVED';
+  if (spawns && mayOpen(context, peer)) {
+    const id = conversationId(peer);
+    enqueue.spawnChild('conversation', {
+      id,
+      systemId: id,
+      input: { peer, peerKey: peerKeyText(context.roster.members.get(peer)), online: context.linked && context.roster.version >= 0 },
+    });
+    enqueue.assign({ conversations: [...context.conversations, peer], conversationsOf: context.email });
+  } else if (!context.conversations.includes(peer)) return;
+  const to = conversationId(peer);
+  switch (event.type) {
+    case 'CONVERSATION.SEND':
+      return enqueue.sendTo(to, { type: 'SEND', id: event.id, text: event.text, at: event.at });
+    case 'PEER.RECEIVED':
+      return enqueue.sendTo(to, { type: 'RECEIVED', id: event.id, text: event.text, at: event.at });
+    case 'CONVERSATION.RETRY':
+      return enqueue.sendTo(to, { type: 'RETRY', id: event.id, at: event.at });
+    case 'CONVERSATION.MARK_READ':
+      return enqueue.sendTo(to, { type: 'MARK_READ' });
+    case 'PEER.ACKED':
+      return enqueue.sendTo(to, { type: 'DELIVERY.ACKED', id: event.id });
+    case 'PEER.FAILED':
+      return enqueue.sendTo(to, { type: 'DELIVERY.FAILED', id: event.id });
+    default:
+      return;
+  }
+});
+
+export const sessionMachine = sessionSetup.createMachine({
   id: 'session',
   context: ({ input }) => ({
     server: input.server,
@@ -156,11 +263,24 @@ export const sessionMachine = setup({
     signedOutReason: null,
     reconnectCause: null,
     nextRequest: 0,
+    conversations: [],
+    conversationsOf: null,
+    linked: false,
+    presenceTold: '',
   }),
   initial: 'signedOut',
+  on: {
+    'CONVERSATION.OPEN': { actions: forward },
+    'CONVERSATION.SEND': { actions: forward },
+    'CONVERSATION.RETRY': { actions: forward },
+    'CONVERSATION.MARK_READ': { actions: forward },
+    'PEER.RECEIVED': { actions: forward },
+    'PEER.ACKED': { actions: forward },
+    'PEER.FAILED': { actions: forward },
+  },
   states: {
     signedOut: {
-      entry: 'dropSession',
+      entry: ['dropSession', endConversations],
       on: {
         SIGNUP: { target: 'signingUp', actions: 'clearReasons' },
         LOGIN: { target: 'authenticating', actions: 'clearReasons' },
@@ -178,7 +298,10 @@ export const sessionMachine = setup({
           {
             guard: ({ event }) => event.output.ok,
             target: '#session.online.presence.syncing',
-            actions: assign(({ context, event }) => established(context, event.output)),
+            actions: [
+              { type: 'resetConversations', params: ({ event }) => ({ email: event.output.ok ? event.output.email : null }) },
+              assign(({ context, event }) => established(context, event.output)),
+            ],
           },
           { target: 'signedOut', actions: assign({ error: ({ event }) => failure(event.output) }) },
         ],
@@ -197,7 +320,10 @@ export const sessionMachine = setup({
           {
             guard: ({ event }) => event.output.ok,
             target: '#session.online.presence.syncing',
-            actions: assign(({ context, event }) => established(context, event.output)),
+            actions: [
+              { type: 'resetConversations', params: ({ event }) => ({ email: event.output.ok ? event.output.email : null }) },
+              assign(({ context, event }) => established(context, event.output)),
+            ],
           },
           { target: 'signedOut', actions: assign({ error: ({ event }) => failure(event.output) }) },
         ],
@@ -207,8 +333,9 @@ export const sessionMachine = setup({
 
     online: {
       type: 'parallel',
+      entry: ['link', tellPresence],
       // a sync cut short by leaving `online` is abandoned; after a resume the first TRUCO decides
-      exit: assign({ roster: ({ context }) => cancelSync(context.roster) }),
+      exit: [assign({ roster: ({ context }) => cancelSync(context.roster) }), 'unlink', tellPresence],
       on: {
         'SERVER.KICK': [
           {
@@ -243,6 +370,7 @@ export const sessionMachine = setup({
                   reenter: true,
                   actions: [
                     assign({ roster: ({ context, event }) => onTruco(context.roster, event.truco).roster }),
+                    tellPresence,
                     {
                       type: 'sendSeis',
                       params: ({ context, event }) => ({
@@ -286,7 +414,7 @@ export const sessionMachine = setup({
                   {
                     guard: ({ context, event }) => pageEffect(context.roster, event.page) === 'done',
                     target: 'idle',
-                    actions: assign({ roster: ({ context, event }) => onPage(context.roster, event.page).roster }),
+                    actions: [assign({ roster: ({ context, event }) => onPage(context.roster, event.page).roster }), tellPresence],
                   },
                   {
                     guard: ({ context, event }) => pageEffect(context.roster, event.page) === 'next',
@@ -370,7 +498,7 @@ export const sessionMachine = setup({
     },
 
     kicked: {
-      entry: 'dropSession',
+      entry: ['dropSession', endConversations],
       on: {
         SIGNUP: { target: 'signingUp', actions: 'clearReasons' },
         LOGIN: { target: 'authenticating', actions: 'clearReasons' },

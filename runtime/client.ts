@@ -6,11 +6,21 @@
  *   const c = await createChatClient({ server: { host, port }, dataDir });
  *   c.logIn(email, password); c.subscribe(snap => …); await c.logOut(); await c.stop();
  *
+ * Conversations (issue 3): `openConversation`, `send`, `retry`, `markRead`, `conversations()`
+ * and `subscribeConversations`. Chat goes straight to the peer (runtime/peer/hub.ts), end-to-end
+ * encrypted with keys derived from the peer keys the server publishes with presence.
+ *
  * The password goes from the call straight into the handshake and is not kept;
  * the resumption ticket and the session keys live here, never in the machine.
  */
-import { createActor, fromPromise, waitFor, type Actor, type SnapshotFrom } from 'xstate';
-import { sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
+import { err, ok, type Result } from 'neverthrow';
+import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationView } from '../machines/conversation.ts';
+import { conversationId, sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
+import { realClock, type Clock } from './peer/clock.ts';
+import type { DeliveryConfig } from './peer/delivery.ts';
+import { PeerHub } from './peer/hub.ts';
+import { encodeText, newMessageId, sendError, type SendError } from './peer/text.ts';
 import { generateKeyPair, type KeyPair } from './crypto/keys.ts';
 import { clientKeys, createSession, type SessionCipher } from './crypto/session.ts';
 import type { Split } from './crypto/noise.ts';
@@ -21,7 +31,11 @@ import { ensureDir } from './paths.ts';
 import { bindUdp, formatAddress, sameAddress, toAddress, type Udp } from './udp.ts';
 import { decodeBody, encodeBody } from './wire/body.ts';
 import { decodeOuter, encodeSessionHeader } from './wire/outer.ts';
-import type { Address, AuthRequest, AuthResult, SessionBody } from './wire/types.ts';
+import type { Address, AuthRequest, AuthResult, Member, SessionBody } from './wire/types.ts';
+
+export type { ChatLine, ChatLineMessage, ChatLineSystem, ConversationView } from '../machines/conversation.ts';
+export type { SendError } from './peer/text.ts';
+export { MAX_MESSAGE_BYTES } from './peer/text.ts';
 
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
 
@@ -47,11 +61,18 @@ export interface ClientOptions {
   /** local address to bind (default: the wildcard of the server's family) */
   bindHost?: string;
   timing?: Timing;
+  /** delivery engine settings (tests shorten the give-up time) */
+  delivery?: Partial<DeliveryConfig>;
+  /** the clock of the delivery engine (default: the real one) */
+  clock?: Clock;
+  /** sees every datagram this client sends ('out') or receives ('in'), for tests that look at the wire */
+  tap?: (dir: 'out' | 'in', bytes: Uint8Array, peer: Address) => void;
   /** xstate inspection observer (the inspector wires it) */
   inspect?: Parameters<typeof createActor>[1] extends infer O ? (O extends { inspect?: infer I } ? I : never) : never;
 }
 
 export interface ClientStats {
+  /** dropped datagrams by reason; peer traffic under 'peer.*' (forged, replayed, unknown_sender, …) */
   dropped: Record<string, number>;
 }
 
@@ -73,9 +94,33 @@ export interface ChatClient {
   subscribe(fn: (s: SessionSnapshot) => void): () => void;
   /** resolves with the first snapshot that satisfies `pred` */
   waitFor(pred: (s: SessionSnapshot) => boolean, timeoutMs?: number): Promise<SessionSnapshot>;
+  /** opens (or shows) the conversation with `email`; the initial state follows the roster */
+  openConversation(email: string): void;
+  /** sends a message; the id names its line in the conversation */
+  send(email: string, text: string): Result<string, SendError>;
+  /** sends a failed message again (once the peer is back) */
+  retry(email: string, messageId: string): Result<void, SendError>;
+  markRead(email: string): void;
+  conversations(): ReadonlyMap<string, ConversationView>;
+  subscribeConversations(fn: (all: ReadonlyMap<string, ConversationView>) => void): () => void;
+  /** the peer side: channels, delivery statistics */
+  readonly peers: PeerHub;
   /** logs out if online, then closes the socket */
   stop(): Promise<void>;
 }
+
+/** An outbound line by id, searched from the newest. */
+function findOutbound(lines: readonly ChatLine[], id: string): ChatLineMessage | undefined {
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const l = lines[i]!;
+    if (l.kind === 'message' && l.direction === 'out' && l.id === id) return l;
+  }
+  return undefined;
+}
+
+/** The form of an email the server keeps (see runtime/validate.ts). */
+const canonicalPeer = (raw: string): string =>
+  typeof raw === 'string' ? raw.trim().normalize('NFC').toLowerCase().normalize('NFC') : '';
 
 interface Live {
   sid: number;
@@ -94,7 +139,21 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const r = rememberServerKey(opts.dataDir, serverName, opts.serverKey);
     if (r.isErr()) throw new Error(r.error.message);
   }
-  const udp = await bindUdp({ host: opts.bindHost ?? (server.family === 6 ? '::' : '0.0.0.0'), port: 0 });
+  const socket = await bindUdp({ host: opts.bindHost ?? (server.family === 6 ? '::' : '0.0.0.0'), port: 0 });
+  const tap = opts.tap;
+  const udp: Udp = tap
+    ? {
+        ...socket,
+        address: socket.address,
+        stats: socket.stats,
+        send(bytes, to) {
+          tap('out', bytes, to);
+          socket.send(bytes, to);
+        },
+        onMessage: (h) => socket.onMessage(h),
+        close: () => socket.close(),
+      }
+    : socket;
   const desk = new HandshakeDesk(udp, server, opts.timing ?? DEFAULT_TIMING);
   const dropped: Record<string, number> = {};
   const drop = (why: string) => {
@@ -152,6 +211,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         };
         live = { sid: result.sid, cipher: createSession(clientKeys(split)), ticket: result.ticket, email };
         ticket = result.ticket;
+        if (peerKeys) hub.start(peerKeys, email);
         return { ok: true, session, email };
       }
       case 'rate_limited':
@@ -198,7 +258,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       resume: fromPromise<AuthOutcome, { email: string }>(async ({ input, signal }) => {
         if (!ticket) return { ok: false, reason: 'ticket_refused' };
         live = null;
-        peerKeys = generateKeyPair();
+        // A resume is the same login: the peer key (and so every chat channel) carries over.
+        peerKeys ??= generateKeyPair();
         const r = await run({ kind: 'resume', email: input.email, ticket, peerKey: peerKeys.publicKey }, signal);
         if (isOutcome(r)) return r;
         const o = outcomeOf(r.result, r.split, input.email);
@@ -227,6 +288,16 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         live = null;
         ticket = null;
         peerKeys = null;
+        hub.stop();
+      }),
+      conversation: conversationMachine.provide({
+        actions: {
+          transmit: (_, p) => {
+            const r = hub.send(p.peer, p.id, p.text);
+            if (r.isErr()) queueMicrotask(() => actor.send({ type: 'PEER.FAILED', peer: p.peer, id: p.id }));
+          },
+          cancelDelivery: (_, p) => hub.abandon(p.peer, p.id),
+        },
       }),
     },
     actions: {
@@ -235,9 +306,64 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     },
   });
 
+  // ---- the peer side ---------------------------------------------------------------------------
+  const noMembers: ReadonlyMap<string, Member> = new Map();
+  const hub = new PeerHub({
+    clock: opts.clock ?? realClock,
+    send: (bytes, to) => udp.send(bytes, to),
+    members: () => (started ? actor.getSnapshot().context.roster.members : noMembers),
+    drop,
+    ...(opts.delivery ? { delivery: opts.delivery } : {}),
+    events: {
+      received: (peer, id, text) => actor.send({ type: 'PEER.RECEIVED', peer, id, text, at: Date.now() }),
+      acked: (peer, id) => actor.send({ type: 'PEER.ACKED', peer, id }),
+      failed: (peer, id) => actor.send({ type: 'PEER.FAILED', peer, id }),
+    },
+  });
+  let started = false;
+
   const actor = createActor(machine, { input: { server: serverName }, ...(opts.inspect ? { inspect: opts.inspect } : {}) });
   actor.subscribe({ error: (e) => log.error('session.error', { error: String(e) }) });
+
+  // ---- conversation views: one subscription per conversation child -----------------------------
+  type ConversationRef = AnyActorRef & { getSnapshot(): Parameters<typeof viewOf>[0] };
+  const watched = new Map<string, { ref: ConversationRef; unsubscribe: () => void }>();
+  let views: ReadonlyMap<string, ConversationView> = new Map();
+  const viewListeners = new Set<(all: ReadonlyMap<string, ConversationView>) => void>();
+  const publishViews = () => {
+    const next = new Map<string, ConversationView>();
+    for (const [peer, w] of watched) next.set(peer, viewOf(w.ref.getSnapshot()));
+    views = next;
+    for (const l of viewListeners) l(views);
+  };
+  let lastMembers: ReadonlyMap<string, Member> | null = null;
+  const onSession = (s: SessionSnapshot) => {
+    // the hub follows the roster (a peer's new key closes its old channel) and our own login
+    if (s.context.roster.members !== lastMembers) {
+      lastMembers = s.context.roster.members;
+      hub.refresh();
+    }
+    if ((s.matches('signedOut') || s.matches('kicked')) && hub.running) hub.stop();
+    let changed = false;
+    for (const peer of s.context.conversations) {
+      if (watched.has(peer)) continue;
+      const ref = s.children[conversationId(peer)] as ConversationRef | undefined;
+      if (!ref) continue;
+      const sub = ref.subscribe({ next: publishViews, error: (e: unknown) => log.error('conversation.error', { error: String(e) }) });
+      watched.set(peer, { ref, unsubscribe: () => sub.unsubscribe() });
+      changed = true;
+    }
+    for (const [peer, w] of watched) {
+      if (s.children[conversationId(peer)] === w.ref) continue;
+      w.unsubscribe();
+      watched.delete(peer);
+      changed = true;
+    }
+    if (changed) publishViews();
+  };
+  actor.subscribe({ next: onSession, error: () => {} });
   actor.start();
+  started = true;
 
   function sendBody(body: SessionBody): void {
     const s = live;
@@ -251,10 +377,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   }
 
   udp.onMessage((bytes, from) => {
-    if (!sameAddress(from, server)) return drop('foreign');
+    tap?.('in', bytes, from);
     const outer = decodeOuter(bytes);
-    if (outer.isErr()) return drop('wire.' + outer.error.reason);
+    if (outer.isErr()) return drop(sameAddress(from, server) ? 'wire.' + outer.error.reason : 'foreign');
     const m = outer.value;
+    if (m.type === 'PEER') return hub.receive(m, from);
+    if (!sameAddress(from, server)) return drop('foreign');
     if (m.type === 'WELCOME' || m.type === 'AUTH_RESULT' || m.type === 'KEY') {
       if (!desk.deliver(m)) drop('handshake.unexpected');
       return;
@@ -273,8 +401,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     if (body.isErr()) return drop('session.malformed');
     const b = body.value;
     switch (b.type) {
-      case 'TRUCO': return actor.send({ type: 'SERVER.TRUCO', truco: b });
-      case 'ROSTER_PAGE': return actor.send({ type: 'SERVER.ROSTER_PAGE', page: b });
+      case 'TRUCO': return actor.send({ type: 'SERVER.TRUCO', truco: b, at: Date.now() });
+      case 'ROSTER_PAGE': return actor.send({ type: 'SERVER.ROSTER_PAGE', page: b, at: Date.now() });
       case 'KICK': {
         log.info('session.kick', { reason: b.reason });
         if (b.reason === 'elsewhere' || b.reason === 'ticket_revoked') {
@@ -316,6 +444,48 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       return () => sub.unsubscribe();
     },
     waitFor: (pred, timeoutMs = 15_000) => waitFor(actor, pred, { timeout: timeoutMs }),
+    peers: hub,
+    openConversation(email) {
+      actor.send({ type: 'CONVERSATION.OPEN', peer: canonicalPeer(email) });
+    },
+    send(email, text) {
+      const peer = canonicalPeer(email);
+      const bytes = encodeText(text);
+      if (bytes.isErr()) return err(bytes.error);
+      const s = actor.getSnapshot();
+      if (!s.matches('online')) return err(sendError('not_online'));
+      if (!views.has(peer)) actor.send({ type: 'CONVERSATION.OPEN', peer });
+      const before = views.get(peer);
+      if (!before) return err(sendError('peer_offline'));
+      if (!before.canSend) return err(sendError(before.reason ?? 'peer_offline'));
+      const id = newMessageId();
+      actor.send({ type: 'CONVERSATION.SEND', peer, id, text, at: Date.now() });
+      const after = views.get(peer)?.lines;
+      const last = after?.[after.length - 1];
+      if (!last || last.id !== id) return err(sendError(views.get(peer)?.reason ?? 'peer_offline'));
+      return ok(id);
+    },
+    retry(email, messageId) {
+      const peer = canonicalPeer(email);
+      const view = views.get(peer);
+      const line = view ? findOutbound(view.lines, messageId) : undefined;
+      if (!view || !line || line.state !== 'failed') return err(sendError('unknown_message'));
+      if (!view.canSend) return err(sendError(view.reason ?? 'peer_offline'));
+      actor.send({ type: 'CONVERSATION.RETRY', peer, id: messageId, at: Date.now() });
+      const after = views.get(peer);
+      if (after && findOutbound(after.lines, messageId)?.state !== 'pending') return err(sendError(after.reason ?? 'peer_offline'));
+      return ok(undefined);
+    },
+    markRead(email) {
+      actor.send({ type: 'CONVERSATION.MARK_READ', peer: canonicalPeer(email) });
+    },
+    conversations: () => views,
+    subscribeConversations(fn) {
+      viewListeners.add(fn);
+      return () => {
+        viewListeners.delete(fn);
+      };
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -324,6 +494,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         await waitFor(actor, (s) => !s.matches('signingOut'), { timeout: 3000 }).catch(() => {});
       }
       actor.stop();
+      hub.stop();
+      for (const w of watched.values()) w.unsubscribe();
+      watched.clear();
       await udp.close();
       log.debug('client.stopped', { address: formatAddress(udp.address) });
     },

@@ -31,6 +31,8 @@ export const Type = {
   BYE_ACK: 0x15,
   KICK: 0x16,
   STALE: 0x17,
+  CHAT: 0x20,
+  ACK: 0x21,
 } as const;
 export type TypeName = keyof typeof Type;
 export type TypeCode = (typeof Type)[TypeName];
@@ -45,6 +47,26 @@ export const SESSION_TYPES: ReadonlySet<number> = new Set([
   Type.BYE_ACK,
   Type.KICK,
 ]);
+
+/** Peer datagram types (client ↔ client): `ver | type | sender key id (8) | counter u64 | AEAD(body)`. */
+export const PEER_TYPES: ReadonlySet<number> = new Set([Type.CHAT, Type.ACK]);
+/** The first 8 bytes of SHA-256 over the sender's peer public key. */
+export const KEY_ID_SIZE = 8;
+/** ver | type | key id (8) | counter u64 */
+export const PEER_HEADER_SIZE = 2 + KEY_ID_SIZE + 8;
+export const PEER_OVERHEAD = PEER_HEADER_SIZE + TAG_SIZE;
+export const MAX_PEER_BODY = MAX_DATAGRAM - PEER_OVERHEAD;
+/** CHAT body header: seq u32 | floor u32 | message id (8) | index u8 | count u8 */
+export const CHAT_HEADER_SIZE = 4 + 4 + 8 + 1 + 1;
+export const MESSAGE_ID_SIZE = 8;
+/** The most text one CHAT datagram carries. */
+export const MAX_FRAGMENT = MAX_PEER_BODY - CHAT_HEADER_SIZE;
+/** The longest chat message, in UTF-8 bytes. */
+export const MAX_MESSAGE_BYTES = 65536;
+/** Fragments of the longest message (58 at 1148 bytes each). */
+export const MAX_FRAGMENTS = Math.ceil(MAX_MESSAGE_BYTES / MAX_FRAGMENT);
+/** ACK body: cum u32 | selective-ack bitmap u64 | floor u32 */
+export const ACK_SIZE = 4 + 8 + 4;
 
 export const AuthKind = { SIGNUP: 1, LOGIN: 2, RESUME: 3 } as const;
 

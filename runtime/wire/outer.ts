@@ -4,7 +4,7 @@
  */
 
 import { err, type Result } from 'neverthrow';
-import { MAX_DATAGRAM, SESSION_TYPES, Type, VERSION } from './constants.ts';
+import { MAX_DATAGRAM, PEER_TYPES, SESSION_TYPES, Type, VERSION } from './constants.ts';
 import { wireError, type WireError } from './errors.ts';
 import type { Outer } from './types.ts';
 import { decodeHello } from './hello.ts';
@@ -14,6 +14,7 @@ import { decodeAuthResult } from './auth-result.ts';
 import { decodeSession } from './session.ts';
 import { decodeStale } from './stale.ts';
 import { decodeKey, decodeKeyReq } from './key.ts';
+import { decodePeer } from './peer.ts';
 
 export { encodeHello, decodeHello, HELLO_NOISE_SIZE } from './hello.ts';
 export { encodeWelcome, decodeWelcome, WELCOME_NOISE_SIZE, WELCOME_SIZE } from './welcome.ts';
@@ -22,6 +23,7 @@ export { encodeAuthResult, decodeAuthResult, AUTH_RESULT_AAD, AUTH_RESULT_MIN_SI
 export { encodeSessionHeader, encodeSession, decodeSession } from './session.ts';
 export { encodeStale, decodeStale, STALE_SIZE } from './stale.ts';
 export { encodeKeyReq, decodeKeyReq, encodeKey, decodeKey, KEY_MSG_SIZE } from './key.ts';
+export { encodePeerHeader, encodePeer, decodePeer } from './peer.ts';
 
 /**
  * Decodes any datagram. Errors: 'oversize' (> 1200 bytes), 'truncated'
@@ -52,6 +54,7 @@ export function decodeOuter(bytes: Uint8Array): Result<Outer, WireError> {
       return decodeKey(bytes);
     default:
       if (SESSION_TYPES.has(type)) return decodeSession(bytes);
+      if (PEER_TYPES.has(type)) return decodePeer(bytes);
       return err(wireError('type', `type 0x${type.toString(16).padStart(2, '0')}`));
   }
 }

@@ -41,7 +41,18 @@ export interface Stale { type: 'STALE'; sid: number }
 export interface KeyReq { type: 'KEY_REQ' }
 /** The server's static X25519 public key, unauthenticated: pinned on first use. */
 export interface ServerKeyMsg { type: 'KEY'; key: Uint8Array }
-export type Outer = Hello | Welcome | Auth | AuthResultSealed | SessionSealed | Stale | KeyReq | ServerKeyMsg;
+/** Any peer datagram (CHAT, ACK) before decryption. */
+export interface PeerSealed {
+  type: 'PEER';
+  code: number;
+  /** the sender's key id: first 8 bytes of sha256(sender's peer public key) */
+  keyId: Uint8Array;
+  counter: bigint;
+  sealed: Uint8Array;
+  /** the 18-byte clear header, used as associated data */
+  aad: Uint8Array;
+}
+export type Outer = Hello | Welcome | Auth | AuthResultSealed | SessionSealed | Stale | KeyReq | ServerKeyMsg | PeerSealed;
 
 // ---- AUTH request / AUTH_RESULT bodies --------------------------------------
 export type AuthRequest =
@@ -96,3 +107,29 @@ export interface ByeAck { type: 'BYE_ACK' }
 export type KickReasonName = 'elsewhere' | 'dropped' | 'shutdown' | 'ticket_revoked';
 export interface Kick { type: 'KICK'; reason: KickReasonName }
 export type SessionBody = Truco | Seis | RosterReq | RosterPage | Bye | ByeAck | Kick;
+
+// ---- peer bodies (inside a peer datagram) --------------------------------------
+/** One fragment of a chat message. */
+export interface ChatFrame {
+  type: 'CHAT';
+  /** per-channel datagram sequence number */
+  seq: number;
+  /** every seq below this is acknowledged or abandoned by the sender */
+  floor: number;
+  /** 8 bytes, the same in every fragment and every retry of the message */
+  messageId: Uint8Array;
+  index: number;
+  count: number;
+  payload: Uint8Array;
+}
+/** Cumulative + selective acknowledgement. */
+export interface AckFrame {
+  type: 'ACK';
+  /** the next seq expected: every seq below it was received (or skipped past the floor) */
+  cum: number;
+  /** bit i (least significant first) set = seq cum + 1 + i received */
+  sack: bigint;
+  /** the ACK sender's own send floor: every seq it sent below this is acknowledged or abandoned */
+  floor: number;
+}
+export type PeerBody = ChatFrame | AckFrame;

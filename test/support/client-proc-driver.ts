@@ -1,7 +1,15 @@
 /** Spawns test/support/client-proc.ts and follows its JSON lines. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import type { ChatLine } from '../../runtime/client.ts';
 import { ROOT } from './server.ts';
+
+export interface ProcConversation {
+  connected: boolean;
+  canSend: boolean;
+  reason: null | 'peer_offline' | 'not_online';
+  lines: ChatLine[];
+}
 
 export interface ProcView {
   state: string;
@@ -10,6 +18,10 @@ export interface ProcView {
   roster: string[];
   kick: string | null;
   error: string | null;
+  /** conversations by peer */
+  convs: Record<string, ProcConversation>;
+  /** results of the send / retry commands, in order */
+  sent: Array<{ id?: string; error?: string }>;
 }
 
 export interface ClientProc {

@@ -17,6 +17,12 @@ export interface Proxy {
   captured: Captured[];
   /** sends bytes to the server from the upstream socket of `clientPort` (as if the client sent them) */
   replayUp(clientPort: number, bytes: Uint8Array): void;
+  /**
+   * Closes the upstream socket of `clientPort`: the client's next datagram goes out from a new
+   * one, so the server sees the client move to a new address (roaming, as after a NAT rebinding).
+   * Whatever is sent to the old address is lost.
+   */
+  rebind(clientPort: number): void;
   close(): Promise<void>;
 }
 
@@ -50,6 +56,12 @@ export async function startProxy(serverHost: string, serverPort: number): Promis
     captured,
     replayUp(clientPort, bytes) {
       uplink(clientPort).send(bytes, serverPort, serverHost);
+    },
+    rebind(clientPort) {
+      const u = uplinks.get(clientPort);
+      if (!u) return;
+      uplinks.delete(clientPort);
+      u.close();
     },
     async close() {
       for (const u of uplinks.values()) u.close();

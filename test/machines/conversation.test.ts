@@ -1,0 +1,386 @@
+import { describe, expect, it } from 'vitest';
+import { createActor, fromPromise, SimulatedClock, type AnyActorRef } from 'xstate';
+import {
+  conversationMachine,
+  MESSAGE_GIVE_UP_MS,
+  viewOf,
+  type ChatLine,
+  type ConversationInput,
+  type ConversationView,
+} from '../../machines/conversation.ts';
+import { applyJoin, applyLeave, deltasSince, emptyPresence, type PresenceLog } from '../../machines/presence.ts';
+import { conversationId, peerKeyText, sessionMachine, type AuthOutcome } from '../../machines/session.ts';
+import type { Truco } from '../../runtime/wire/types.ts';
+import { addr, advance, flush, member, pageOf } from './fixtures.ts';
+
+// ---- a conversation on its own -----------------------------------------------------------------
+
+const KEY1 = 'key-of-login-1';
+const KEY2 = 'key-of-login-2';
+
+function conversation(input: Partial<ConversationInput> = {}) {
+  const clock = new SimulatedClock();
+  const calls = { transmit: [] as Array<{ peer: string; id: string; text: string }>, cancel: [] as Array<{ peer: string; id: string }> };
+  const machine = conversationMachine.provide({
+    actions: {
+      transmit: (_, p) => calls.transmit.push(p),
+      cancelDelivery: (_, p) => calls.cancel.push(p),
+    },
+  });
+  const errors: unknown[] = [];
+  const actor = createActor(machine, { clock, input: { peer: 'bia@x', peerKey: KEY1, online: true, ...input } });
+  actor.subscribe({ error: (e) => errors.push(e) });
+  actor.start();
+  const view = (): ConversationView => viewOf(actor.getSnapshot());
+  const lines = (): readonly ChatLine[] => view().lines;
+  const system = () => lines().flatMap((l) => (l.kind === 'system' ? [l.event] : []));
+  const states = () => Object.fromEntries(lines().flatMap((l) => (l.kind === 'message' ? [[l.id, l.state]] : [])));
+  const presence = (peerKey: string | null, at = clock.now(), online = true) => actor.send({ type: 'PRESENCE', online, peerKey, at });
+  const send = (id: string, text = `text of ${id}`) => actor.send({ type: 'SEND', id, text, at: clock.now() });
+  return { clock, actor, calls, errors, view, lines, system, states, presence, send };
+}
+
+describe('conversation: connected ⇄ disconnected', () => {
+  it('opens connected when the peer is in the roster, disconnected when not, with no system line', () => {
+    const on = conversation({ peerKey: KEY1 });
+    expect(on.actor.getSnapshot().value).toBe('connected');
+    expect(on.view()).toEqual({ peer: 'bia@x', connected: true, canSend: true, reason: null, lines: [], unread: 0 });
+    const off = conversation({ peerKey: null });
+    expect(off.actor.getSnapshot().value).toBe('disconnected');
+    expect(off.view()).toMatchObject({ connected: false, canSend: false, reason: 'peer_offline', lines: [] });
+    const notOnline = conversation({ online: false });
+    expect(notOnline.view()).toMatchObject({ connected: true, canSend: false, reason: 'not_online' });
+  });
+
+  it('appends "disconnected" and disables sending when the peer leaves; "connected" and enables it when back', () => {
+    const c = conversation();
+    c.presence(null, 1000);
+    expect(c.view()).toMatchObject({ connected: false, canSend: false, reason: 'peer_offline' });
+    expect(c.lines()).toEqual([{ kind: 'system', id: 'system:0', event: 'disconnected', at: 1000 }]);
+    // the same verdict again changes nothing
+    c.presence(null, 1100);
+    expect(c.system()).toEqual(['disconnected']);
+    c.presence(KEY2, 2000);
+    expect(c.view()).toMatchObject({ connected: true, canSend: true, reason: null });
+    expect(c.lines()[1]).toEqual({ kind: 'system', id: 'system:1', event: 'connected', at: 2000 });
+    c.presence(KEY2, 2100);
+    expect(c.system()).toEqual(['disconnected', 'connected']);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('a peer that logs out and in again between two verdicts (a new key) shows one Disconnected and one Connected', () => {
+    const c = conversation();
+    c.send('m1');
+    c.presence(KEY2, 500);
+    expect(c.system()).toEqual(['disconnected', 'connected']);
+    expect(c.view().connected).toBe(true);
+    // what was pending went to the old login: failed
+    expect(c.states()).toEqual({ m1: 'failed' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm1' }]);
+    c.presence(KEY2, 600);
+    expect(c.system()).toEqual(['disconnected', 'connected']);
+  });
+
+  it('our own session going offline disables sending without a line; the pending ones wait', () => {
+    const c = conversation();
+    c.send('m1');
+    c.presence(KEY1, 100, false);
+    expect(c.view()).toMatchObject({ connected: true, canSend: false, reason: 'not_online' });
+    expect(c.system()).toEqual([]);
+    expect(c.states()).toEqual({ m1: 'pending' });
+    c.send('m2');
+    expect(c.states()).toEqual({ m1: 'pending' });
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm2', reason: 'not_online' });
+    c.presence(KEY1, 200, true);
+    expect(c.view().canSend).toBe(true);
+    c.actor.send({ type: 'SESSION.ENDED' });
+    expect(c.states()).toEqual({ m1: 'failed' });
+    expect(c.view()).toMatchObject({ canSend: false, reason: 'not_online' });
+  });
+});
+
+describe('conversation: outbound messages', () => {
+  it('pending → delivered on the acknowledgement; the text goes to transmit', () => {
+    const c = conversation();
+    c.send('m1', 'olá');
+    expect(c.lines()).toEqual([{ kind: 'message', id: 'm1', direction: 'out', text: 'olá', at: 0, state: 'pending' }]);
+    expect(c.calls.transmit).toEqual([{ peer: 'bia@x', id: 'm1', text: 'olá' }]);
+    expect(Object.keys(c.actor.getSnapshot().children)).toEqual(['delivery:m1:1']);
+    c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
+    expect(c.states()).toEqual({ m1: 'delivered' });
+    expect(Object.keys(c.actor.getSnapshot().children)).toEqual([]);
+    // nothing fires later
+    advance(c.clock, MESSAGE_GIVE_UP_MS + 10);
+    expect(c.states()).toEqual({ m1: 'delivered' });
+    expect(c.calls.cancel).toEqual([]);
+  });
+
+  it('pending → failed after the give-up time, not before; the engine is told to stop', () => {
+    const c = conversation();
+    c.send('m1');
+    c.clock.increment(5000);
+    c.send('m2');
+    c.clock.increment(MESSAGE_GIVE_UP_MS - 5000 - 1);
+    expect(c.states()).toEqual({ m1: 'pending', m2: 'pending' });
+    c.clock.increment(1);
+    expect(c.states()).toEqual({ m1: 'failed', m2: 'pending' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm1' }]);
+    c.clock.increment(5000);
+    expect(c.states()).toEqual({ m1: 'failed', m2: 'failed' });
+    // a late acknowledgement changes nothing
+    c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
+    expect(c.states()).toEqual({ m1: 'failed', m2: 'failed' });
+    expect(c.errors).toEqual([]);
+  });
+
+  it('the delivery engine giving up fails the message too', () => {
+    const c = conversation();
+    c.send('m1');
+    c.actor.send({ type: 'DELIVERY.FAILED', id: 'm1' });
+    expect(c.states()).toEqual({ m1: 'failed' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm1' }]);
+  });
+
+  it('a failed message can be retried: pending again, transmitted again, then delivered', () => {
+    const c = conversation();
+    c.send('m1', 'again?');
+    advance(c.clock, MESSAGE_GIVE_UP_MS);
+    expect(c.states()).toEqual({ m1: 'failed' });
+    c.actor.send({ type: 'RETRY', id: 'm1', at: c.clock.now() });
+    expect(c.states()).toEqual({ m1: 'pending' });
+    expect(c.calls.transmit).toEqual([
+      { peer: 'bia@x', id: 'm1', text: 'again?' },
+      { peer: 'bia@x', id: 'm1', text: 'again?' },
+    ]);
+    expect(Object.keys(c.actor.getSnapshot().children)).toEqual(['delivery:m1:2']);
+    // the retry has its own full give-up time
+    advance(c.clock, MESSAGE_GIVE_UP_MS - 1);
+    expect(c.states()).toEqual({ m1: 'pending' });
+    c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
+    expect(c.states()).toEqual({ m1: 'delivered' });
+    expect(c.lines()).toHaveLength(1);
+  });
+
+  it('refuses a retry of what did not fail, and while the peer is away', () => {
+    const c = conversation();
+    c.send('m1');
+    c.actor.send({ type: 'RETRY', id: 'm1', at: 0 });
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm1', reason: 'unknown_message' });
+    c.actor.send({ type: 'RETRY', id: 'nope', at: 0 });
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'nope', reason: 'unknown_message' });
+    c.presence(null);
+    expect(c.states()).toEqual({ m1: 'failed' });
+    c.actor.send({ type: 'RETRY', id: 'm1', at: 0 });
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm1', reason: 'peer_offline' });
+    expect(c.states()).toEqual({ m1: 'failed' });
+    c.presence(KEY2);
+    c.actor.send({ type: 'RETRY', id: 'm1', at: 0 });
+    expect(c.states()).toEqual({ m1: 'pending' });
+    expect(c.actor.getSnapshot().context.refused).toBeNull();
+  });
+
+  it('sending while disconnected is refused with the reason, and nothing is transmitted', () => {
+    const c = conversation({ peerKey: null });
+    c.send('m1');
+    expect(c.lines()).toEqual([]);
+    expect(c.calls.transmit).toEqual([]);
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm1', reason: 'peer_offline' });
+  });
+
+  it('pending → failed at once when the peer goes offline', () => {
+    const c = conversation();
+    c.send('m1');
+    c.send('m2');
+    c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
+    c.clock.increment(300);
+    c.presence(null, 300);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm2' }]);
+    expect(Object.keys(c.actor.getSnapshot().children)).toEqual([]);
+    expect(c.lines().map((l) => (l.kind === 'system' ? l.event : l.id))).toEqual(['m1', 'm2', 'disconnected']);
+  });
+});
+
+describe('conversation: inbound messages', () => {
+  it('appends each message once, in arrival order, and counts it unread until marked read', () => {
+    const c = conversation();
+    c.actor.send({ type: 'RECEIVED', id: 'r1', text: 'oi', at: 10 });
+    c.actor.send({ type: 'RECEIVED', id: 'r2', text: 'tudo bem?', at: 11 });
+    c.actor.send({ type: 'RECEIVED', id: 'r1', text: 'oi', at: 12 });
+    expect(c.lines()).toEqual([
+      { kind: 'message', id: 'r1', direction: 'in', text: 'oi', at: 10, state: 'delivered' },
+      { kind: 'message', id: 'r2', direction: 'in', text: 'tudo bem?', at: 11, state: 'delivered' },
+    ]);
+    expect(c.view().unread).toBe(2);
+    c.actor.send({ type: 'MARK_READ' });
+    expect(c.view().unread).toBe(0);
+  });
+
+  it('a message arriving while disconnected is still shown', () => {
+    const c = conversation({ peerKey: null });
+    c.actor.send({ type: 'RECEIVED', id: 'r1', text: 'late', at: 10 });
+    expect(c.lines()).toHaveLength(1);
+  });
+});
+
+// ---- spawned by the session ----------------------------------------------------------------------
+
+const OK: AuthOutcome = {
+  ok: true,
+  email: 'me@x',
+  session: { sid: 5, intervalMs: 1000, misses: 3, epoch: 9, address: addr(5000) },
+};
+
+function session(outcomes: AuthOutcome[] = [OK, OK]) {
+  const clock = new SimulatedClock();
+  const transmit: Array<{ peer: string; id: string; text: string }> = [];
+  const queue = [...outcomes];
+  const machine = sessionMachine.provide({
+    actors: {
+      logIn: fromPromise<AuthOutcome, { email: string; password: string }>(async () => queue.shift() ?? OK),
+      logOut: fromPromise<void>(async () => {}),
+      conversation: conversationMachine.provide({ actions: { transmit: (_, p) => transmit.push(p) } }),
+    },
+  });
+  const errors: unknown[] = [];
+  const actor = createActor(machine, { clock, input: { server: 'lan' } });
+  actor.subscribe({ error: (e) => errors.push(e) });
+  actor.start();
+  const child = (peer: string) => actor.getSnapshot().children[conversationId(peer)] as AnyActorRef | undefined;
+  const view = (peer: string): ConversationView | null => {
+    const c = child(peer);
+    return c ? viewOf(c.getSnapshot()) : null;
+  };
+  const system = (peer: string) => (view(peer)?.lines ?? []).flatMap((l) => (l.kind === 'system' ? [l.event] : []));
+  let p: PresenceLog = emptyPresence(9);
+  let probe = 0;
+  const server = {
+    get presence() {
+      return p;
+    },
+    set presence(next: PresenceLog) {
+      p = next;
+    },
+    /** a TRUCO carrying everything since `base` */
+    truco(base: number, at = clock.now()): void {
+      const t: Truco = { type: 'TRUCO', probe: ++probe, epoch: p.epoch, ...deltasSince(p, base, 1170) };
+      actor.send({ type: 'SERVER.TRUCO', truco: t, at });
+    },
+  };
+  async function logIn(email = 'me@x'): Promise<void> {
+    actor.send({ type: 'LOGIN', email, password: 'pw' });
+    await flush();
+    actor.send({ type: 'SERVER.ROSTER_PAGE', page: pageOf(p, actor.getSnapshot().context.roster.sync?.request ?? 0, '', 100), at: 1 });
+    expect(actor.getSnapshot().matches({ online: { presence: 'idle' } })).toBe(true);
+  }
+  return { clock, actor, errors, child, view, system, server, logIn, transmit };
+}
+
+describe('conversations spawned by the session', () => {
+  it('OPEN spawns one child per peer with systemId conversation:<email>; a second OPEN is harmless', async () => {
+    const s = session();
+    s.server.presence = applyJoin(emptyPresence(9), member('bia@x', 4000, 7));
+    await s.logIn();
+    s.actor.send({ type: 'CONVERSATION.OPEN', peer: 'bia@x' });
+    s.actor.send({ type: 'CONVERSATION.OPEN', peer: 'bia@x' });
+    expect(s.errors).toEqual([]);
+    expect(s.actor.getSnapshot().context.conversations).toEqual(['bia@x']);
+    expect(s.actor.system.get('conversation:bia@x')).toBe(s.child('bia@x'));
+    expect(s.view('bia@x')).toMatchObject({ connected: true, canSend: true, lines: [] });
+    // not with ourselves
+    s.actor.send({ type: 'CONVERSATION.OPEN', peer: 'me@x' });
+    expect(s.actor.getSnapshot().context.conversations).toEqual(['bia@x']);
+    // a peer not online opens disconnected, silently
+    s.actor.send({ type: 'CONVERSATION.OPEN', peer: 'caio@x' });
+    expect(s.view('caio@x')).toMatchObject({ connected: false, reason: 'peer_offline', lines: [] });
+  });
+
+  it('a message from a peer with no conversation opens one', async () => {
+    const s = session();
+    s.server.presence = applyJoin(emptyPresence(9), member('bia@x', 4000, 7));
+    await s.logIn();
+    s.actor.send({ type: 'PEER.RECEIVED', peer: 'bia@x', id: 'r1', text: 'oi!', at: 5 });
+    expect(s.view('bia@x')?.lines).toEqual([{ kind: 'message', id: 'r1', direction: 'in', text: 'oi!', at: 5, state: 'delivered' }]);
+    expect(s.view('bia@x')?.unread).toBe(1);
+    s.actor.send({ type: 'CONVERSATION.MARK_READ', peer: 'bia@x' });
+    expect(s.view('bia@x')?.unread).toBe(0);
+  });
+
+  it('presence deltas drive the lines: leave → Disconnected, join → Connected; log out and in within one probe → one of each', async () => {
+    const s = session();
+    s.server.presence = applyJoin(emptyPresence(9), member('bia@x', 4000, 7));
+    await s.logIn();
+    s.actor.send({ type: 'CONVERSATION.OPEN', peer: 'bia@x' });
+    s.actor.send({ type: 'CONVERSATION.SEND', peer: 'bia@x', id: 'm1', text: 'hello', at: 2 });
+    expect(s.transmit).toEqual([{ peer: 'bia@x', id: 'm1', text: 'hello' }]);
+    s.actor.send({ type: 'PEER.ACKED', peer: 'bia@x', id: 'm1' });
+    // unrelated churn, then bia leaves
+    let v = s.server.presence.version;
+    s.server.presence = applyJoin(s.server.presence, member('caio@x', 4001, 8));
+    s.server.truco(v, 100);
+    expect(s.system('bia@x')).toEqual([]);
+    v = s.server.presence.version;
+    s.server.presence = applyLeave(s.server.presence, 'bia@x');
+    s.server.truco(v, 200);
+    expect(s.system('bia@x')).toEqual(['disconnected']);
+    expect(s.view('bia@x')).toMatchObject({ connected: false, canSend: false });
+    s.actor.send({ type: 'CONVERSATION.SEND', peer: 'bia@x', id: 'm2', text: 'are you there', at: 201 });
+    expect(s.view('bia@x')?.lines.some((l) => l.id === 'm2')).toBe(false);
+    v = s.server.presence.version;
+    s.server.presence = applyJoin(s.server.presence, member('bia@x', 4002, 9));
+    s.server.truco(v, 300);
+    expect(s.system('bia@x')).toEqual(['disconnected', 'connected']);
+    // bia logs out and in again between two probes: a LEAVE and a JOIN with a new key in one TRUCO
+    s.actor.send({ type: 'CONVERSATION.SEND', peer: 'bia@x', id: 'm3', text: 'still there?', at: 301 });
+    v = s.server.presence.version;
+    s.server.presence = applyJoin(applyLeave(s.server.presence, 'bia@x'), member('bia@x', 4003, 10));
+    s.server.truco(v, 400);
+    expect(s.system('bia@x')).toEqual(['disconnected', 'connected', 'disconnected', 'connected']);
+    const states = (s.view('bia@x')?.lines ?? []).flatMap((l) => (l.kind === 'message' ? [[l.id, l.state]] : []));
+    expect(states).toEqual([
+      ['m1', 'delivered'],
+      ['m3', 'failed'],
+    ]);
+    // the same verdict again: nothing more
+    s.server.truco(s.server.presence.version, 500);
+    expect(s.system('bia@x')).toHaveLength(4);
+    expect(s.errors).toEqual([]);
+  });
+
+  it('logging out fails what is pending and disables sending; logging in as someone else closes the conversations', async () => {
+    const s = session([OK, OK, { ...OK, email: 'other@x' } as AuthOutcome]);
+    s.server.presence = applyJoin(emptyPresence(9), member('bia@x', 4000, 7));
+    await s.logIn();
+    s.actor.send({ type: 'CONVERSATION.SEND', peer: 'bia@x', id: 'm1', text: 'bye?', at: 2 });
+    s.actor.send({ type: 'LOGOUT' });
+    await flush();
+    expect(s.actor.getSnapshot().value).toBe('signedOut');
+    expect(s.view('bia@x')).toMatchObject({ connected: true, canSend: false, reason: 'not_online' });
+    expect(s.view('bia@x')?.lines[0]).toMatchObject({ id: 'm1', state: 'failed' });
+    expect(s.system('bia@x')).toEqual([]);
+    // the same account again: the conversation is still there, and sending works once synced
+    await s.logIn();
+    expect(s.view('bia@x')).toMatchObject({ connected: true, canSend: true, reason: null });
+    expect(s.system('bia@x')).toEqual([]);
+    s.actor.send({ type: 'LOGOUT' });
+    await flush();
+    await s.logIn('other@x');
+    expect(s.actor.getSnapshot().context.conversations).toEqual([]);
+    expect(s.child('bia@x')).toBeUndefined();
+    expect(s.errors).toEqual([]);
+  });
+
+  it('pending → failed on the session clock after the give-up time', async () => {
+    const s = session();
+    s.server.presence = applyJoin(emptyPresence(9), member('bia@x', 4000, 7));
+    await s.logIn();
+    s.actor.send({ type: 'CONVERSATION.SEND', peer: 'bia@x', id: 'm1', text: 'tick', at: 0 });
+    // keep the session alive meanwhile (its watchdog runs on the same clock)
+    for (let t = 0; t < MESSAGE_GIVE_UP_MS; t += 1000) {
+      s.clock.increment(1000);
+      s.server.truco(s.server.presence.version);
+    }
+    expect(s.view('bia@x')?.lines[0]).toMatchObject({ id: 'm1', state: 'failed' });
+    expect(peerKeyText(member('x', 1, 7))).toBe(Buffer.from(new Uint8Array(32).fill(7)).toString('base64'));
+  });
+});
