@@ -5,6 +5,7 @@ import { DEFAULT_PORT, intFlag, parseFlags, type FlagError } from '../runtime/fl
 import { isLevel, LEVELS, type Level } from '../runtime/log.ts';
 import { defaultDataDir } from '../runtime/paths.ts';
 import { normalizeHost } from '../runtime/wire/address.ts';
+import { INSPECT_FLAGS, normalizeInspectArgv, parseInspect, type InspectConfig } from '../runtime/inspector/config.ts';
 
 export const HELP = `truco server — accounts, presence and liveness for a truco chat network
 
@@ -20,6 +21,12 @@ Options:
   --suspect-probes N       fast re-probes while suspect before dropping, 1-100 (default 10)
   --suspect-interval MS    time between fast re-probes (default 15% of --interval)
   --log-level LEVEL        ${LEVELS.join(' | ')} (default info)
+  --inspect[=PORT]         serve the live statechart inspector at http://127.0.0.1:PORT/
+                           (default 54320, or any free port if taken; 0 picks one)
+  --inspect=stately[:PORT] send the statecharts to Stately's hosted inspector instead, through
+                           a relay on 127.0.0.1:PORT (default 8080); the browser needs internet
+  --inspect-host HOST      bind the inspector to HOST instead of 127.0.0.1 (with a warning:
+                           anyone who reaches it sees the server's live state)
   -h, --help               show this help
 
 The data directory is $TRUCO_DATA, else $XDG_DATA_HOME/truco, else ~/.local/share/truco.`;
@@ -33,10 +40,12 @@ export interface ServerConfig {
   suspectProbes: number;
   suspectIntervalMs: number;
   logLevel: Level;
+  /** null: no inspector (and no inspection observer at all) */
+  inspect: InspectConfig | null;
 }
 
 export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Result<ServerConfig | 'help', FlagError> {
-  const parsed = parseFlags(argv, {
+  const parsed = parseFlags(normalizeInspectArgv(argv), {
     host: { type: 'string' },
     port: { type: 'string' },
     db: { type: 'string' },
@@ -45,6 +54,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     'suspect-probes': { type: 'string' },
     'suspect-interval': { type: 'string' },
     'log-level': { type: 'string' },
+    ...INSPECT_FLAGS,
     help: { type: 'boolean', short: 'h' },
   });
   if (parsed.isErr()) return err(parsed.error);
@@ -65,6 +75,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   if (!isLevel(level)) return err({ type: 'FlagError', message: `--log-level must be one of ${LEVELS.join(', ')}, got "${level}"` });
   const db = str('db') ?? env.TRUCO_DB ?? join(defaultDataDir(env), 'server.db');
   if (db.trim() === '') return err({ type: 'FlagError', message: '--db must not be empty' });
+  const inspect = parseInspect(str('inspect'), str('inspect-host'));
+  if (inspect.isErr()) return err(inspect.error);
   return ok({
     host,
     port: port._unsafeUnwrap(),
@@ -74,6 +86,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     suspectProbes: suspectProbes._unsafeUnwrap(),
     suspectIntervalMs: suspectInterval.value,
     logLevel: level,
+    inspect: inspect.value,
   });
 }
 

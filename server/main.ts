@@ -8,6 +8,7 @@ import { loadOrCreateServerKey } from '../runtime/crypto/keyfile.ts';
 import { createLogger } from '../runtime/log.ts';
 import { formatAddress } from '../runtime/udp.ts';
 import { openAccountStore } from './accounts.ts';
+import { inspectorBanner, inspectWarning, startConfiguredInspector, type RunningInspector } from '../runtime/inspector/config.ts';
 import { HELP, parseServerArgs } from './config.ts';
 import { startHost } from './host.ts';
 
@@ -38,6 +39,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
+  // The inspector starts first: its observer must be given to the registry when it is created.
+  let inspector: RunningInspector | null = null;
+  if (cfg.inspect) {
+    const warning = inspectWarning(cfg.inspect);
+    if (warning) process.stderr.write(`truco server: warning: ${warning}\n`);
+    try {
+      inspector = await startConfiguredInspector(cfg.inspect, { logger: log, title: 'truco server' });
+    } catch (e) {
+      process.stderr.write(`truco server: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+  }
+
   let host;
   try {
     host = await startHost({
@@ -50,13 +64,16 @@ async function main(): Promise<void> {
       misses: cfg.misses,
       suspectProbes: cfg.suspectProbes,
       suspectIntervalMs: cfg.suspectIntervalMs,
+      ...(inspector ? { inspect: inspector.inspect } : {}),
     });
   } catch (e) {
+    await inspector?.stop();
     process.stderr.write(`truco server: cannot listen on ${cfg.host}:${cfg.port}: ${(e as Error).message}\n`);
     process.exit(1);
   }
   process.stdout.write(`listening on ${formatAddress(host.address)}\n`);
   process.stdout.write(`server key ${host.fingerprint}\n`);
+  if (inspector) process.stdout.write(`${inspectorBanner(inspector)}\n`);
   log.info('server.started', { address: formatAddress(host.address), fingerprint: host.fingerprint, db: cfg.db });
 
   let stopping = false;
@@ -65,6 +82,7 @@ async function main(): Promise<void> {
     stopping = true;
     log.info('server.stopping', { signal });
     await host.stop();
+    await inspector?.stop();
     store.value.close();
     await log.close();
     process.exit(0);
