@@ -37,6 +37,7 @@ import { TRUCO_HEADER_SIZE } from '../runtime/wire/truco.ts';
 import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
 import { normalizeEmail } from '../runtime/validate.ts';
 import type { AccountStore } from './accounts.ts';
+import { createHelloGate } from './admission.ts';
 import { createLimiter, type Limiter } from './ratelimit.ts';
 
 export interface HostOptions {
@@ -100,6 +101,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const epoch = randomInt(0, 0xffffffff);
   const cookies = new CookieJar(now());
   const limiter: Limiter = createLimiter({ now });
+  // a HELLO flood from one machine must not starve everyone else's logins (server/admission.ts)
+  const helloGate = createHelloGate();
   const maxHashing = opts.maxHashing ?? 64;
 
   const sessions = new Map<number, Session>();
@@ -107,6 +110,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   /** handshake hash → sealed AUTH_RESULT, so a retransmitted AUTH gets the same answer */
   const answered = new Map<string, { reply: Uint8Array; expires: number }>();
   const inflight = new Set<string>();
+  /** sign-ups and logins waiting for their password hash */
+  let hashing = 0;
+  /** EWMA of one hash's service time (ms), learnt from each hash's latency and the queue ahead of it */
+  let hashServiceMs = 400;
+  const HASH_THREADS = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  const AUTH_PATIENCE_MS = 5000;
+  const hashWaitMs = () => (Math.floor(hashing / HASH_THREADS) + 1) * hashServiceMs;
+  const noteHash = (latencyMs: number, ahead: number) => {
+    const service = latencyMs / (Math.floor(ahead / HASH_THREADS) + 1);
+    hashServiceMs = 0.7 * hashServiceMs + 0.3 * Math.max(1, service);
+  };
   const ANSWERED_MAX = 100_000;
   const dropped: Record<string, number> = {};
   const stats: HostStats = { dropped, sessions: 0, handshakes: 0, answeredCache: 0 };
@@ -271,6 +285,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // ---- handshake ----------------------------------------------------------------------
   function onHello(msg: Hello, from: Address): void {
     const t = now();
+    if (!helloGate.admit(from.host, t)) return drop('hello.shed');
     const r = respond(opts.key, msg.noise, ({ split, hash }) => cookies.seal(t, from, split, hash));
     if (r.isErr()) return drop('hello.' + r.error.reason);
     const out = encodeWelcome(r.value.message);
@@ -291,12 +306,21 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       return;
     }
     if (inflight.has(id)) return;
-    if (inflight.size >= maxHashing) return drop('auth.busy');
     const plain = aead.open(split.cs, HANDSHAKE_COUNTER, msg.aad, msg.sealed);
     if (plain.isErr()) return drop('auth.decrypt');
     const req = decodeAuthRequest(plain.value);
     if (req.isErr()) return drop('auth.malformed');
+    // Sign-ups and logins wait for a password hash; a resume does not, and never queues behind them.
+    const hashes = req.value.kind !== 'resume';
+    if (hashes) {
+      if (hashing >= maxHashing) return drop('auth.busy');
+      // The client gives up 8 s after its HELLO (PROTOCOL.md §3). Work it cannot wait for would
+      // only delay everyone after it (a storm of sign-ups on a busy machine collapses otherwise).
+      if (t - opened.value.issuedAt + hashWaitMs() > AUTH_PATIENCE_MS) return drop('auth.late');
+    }
     inflight.add(id);
+    const ahead = hashing;
+    if (hashes) hashing++;
     let result: AuthResult;
     try {
       result = await runAuth(req.value, from, split);
@@ -305,6 +329,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       result = { status: 'server_error' };
     } finally {
       inflight.delete(id);
+      if (hashes) {
+        hashing--;
+        noteHash(now() - t, ahead);
+      }
     }
     const body = encodeAuthResultBody(result);
     if (body.isErr()) return drop('auth_result.encode');
