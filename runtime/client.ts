@@ -37,6 +37,9 @@ export type { ChatLine, ChatLineMessage, ChatLineSystem, ConversationView } from
 export type { SendError } from './peer/text.ts';
 export { MAX_MESSAGE_BYTES } from './peer/text.ts';
 
+/** How long a handshake may go unanswered before the client checks whether the server's key changed. */
+const KEY_CHECK_MS = 600;
+
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
 
 export interface ServerKeyInfo {
@@ -227,12 +230,30 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const key = await serverKey(signal);
     if (key === 'unreachable') return { ok: false, reason: 'server_unreachable' };
     if (key === 'changed') return { ok: false, reason: 'server_key_changed' };
-    const r = await desk.authenticate(key, request, signal);
+    // A server that cannot decrypt our HELLO stays silent. If it has not answered within
+    // KEY_CHECK_MS, ask for its key meanwhile: a different key ends the attempt at once with
+    // "server key changed" instead of after the whole handshake deadline.
+    const attempt = new AbortController();
+    const onAbort = () => attempt.abort();
+    signal?.addEventListener('abort', onAbort);
+    let changed = false;
+    const check = setTimeout(() => {
+      void diagnoseKey(key, attempt.signal).then((c) => {
+        if (c) {
+          changed = true;
+          attempt.abort();
+        }
+      });
+    }, KEY_CHECK_MS);
+    const r = await desk.authenticate(key, request, attempt.signal);
+    clearTimeout(check);
+    signal?.removeEventListener('abort', onAbort);
+    if (changed) return { ok: false, reason: 'server_key_changed' };
+    attempt.abort(); // ends a key check still waiting
     if (r.isOk()) {
       keyProblem = null;
       return r.value;
     }
-    if (r.error.type === 'Unreachable' && (await diagnoseKey(key, signal))) return { ok: false, reason: 'server_key_changed' };
     return { ok: false, reason: r.error.type === 'Internal' ? 'server_error' : 'server_unreachable' };
   }
 
