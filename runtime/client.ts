@@ -365,6 +365,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       hub.refresh();
     }
     if ((s.matches('signedOut') || s.matches('kicked')) && hub.running) hub.stop();
+    // Signed out or kicked without a BYE (e.g. logging out while reconnecting): the ticket is
+    // of no more use here, and must not outlive the login in memory.
+    if ((s.matches('signedOut') || s.matches('kicked')) && ticket !== null) {
+      live = null;
+      ticket = null;
+    }
     let changed = false;
     for (const peer of s.context.conversations) {
       if (watched.has(peer)) continue;
