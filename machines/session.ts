@@ -116,11 +116,22 @@ export function peerKeyText(m: Member | undefined): string | null {
 }
 
 /** Resume failures that are worth another attempt while the give-up timer runs. */
-const RETRYABLE = new Set(['server_error', 'server_unreachable', 'rate_limited']);
+const RETRYABLE = new Set([
+  'server_error',
+  'server_unreachable',
+  'rate_limited',
+  // a key claim is unauthenticated: a spoofer must not end a session (PROTOCOL.md §3.1); a real
+  // change keeps failing and the give-up timer ends the session, with the reason shown meanwhile
+  'server_key_changed',
+]);
 
 export const SESSION_DELAYS = {
-  /** the watchdog fires after watchdogIntervals × the session's probe interval without a TRUCO */
-  watchdogIntervals: 4,
+  /**
+   * the watchdog fires after (misses + watchdogSlack) × the session's probe interval without a
+   * TRUCO: longer than the server's own patience (misses, then ~1.5 intervals of suspicion), so
+   * a client does not give up on a server that still counts it online
+   */
+  watchdogSlack: 2,
   pageTimeoutMs: 500,
   reconnectGiveUpMs: 30_000,
   resumeRetryMs: 1_000,
@@ -182,7 +193,7 @@ const sessionSetup = setup({
     unlink: assign({ linked: false }),
   },
   delays: {
-    watchdog: ({ context }) => SESSION_DELAYS.watchdogIntervals * (context.session?.intervalMs ?? 1000),
+    watchdog: ({ context }) => ((context.session?.misses ?? 3) + SESSION_DELAYS.watchdogSlack) * (context.session?.intervalMs ?? 1000),
     pageTimeout: SESSION_DELAYS.pageTimeoutMs,
     reconnectGiveUp: SESSION_DELAYS.reconnectGiveUpMs,
     resumeRetry: ({ context }) =>

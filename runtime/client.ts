@@ -193,13 +193,16 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     return fetched.value;
   }
 
-  /** After a failed handshake with a pinned key: is it because the server's key changed? */
-  async function diagnoseKey(pinned: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+  /**
+   * While a handshake with a pinned key goes unanswered: what key does the server's address
+   * claim? A KEY is not authenticated (anyone on the LAN can send one from the server's address),
+   * so a different key is only a suspicion, acted on if the handshake itself never completes.
+   */
+  async function askKey(pinned: Uint8Array, signal?: AbortSignal): Promise<KeyProblem | null> {
     const fetched = await desk.fetchKey(signal);
-    if (fetched.isErr()) return false;
-    if (Buffer.from(fetched.value).equals(Buffer.from(pinned))) return false;
-    keyProblem = { server: serverName, expected: fingerprint(pinned), got: fingerprint(fetched.value) };
-    return true;
+    if (fetched.isErr()) return null;
+    if (Buffer.from(fetched.value).equals(Buffer.from(pinned))) return null;
+    return { server: serverName, expected: fingerprint(pinned), got: fingerprint(fetched.value) };
   }
 
   function outcomeOf(result: AuthResult, split: Split, email: string): AuthOutcome {
@@ -231,28 +234,33 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     if (key === 'unreachable') return { ok: false, reason: 'server_unreachable' };
     if (key === 'changed') return { ok: false, reason: 'server_key_changed' };
     // A server that cannot decrypt our HELLO stays silent. If it has not answered within
-    // KEY_CHECK_MS, ask for its key meanwhile: a different key ends the attempt at once with
-    // "server key changed" instead of after the whole handshake deadline.
+    // KEY_CHECK_MS, ask for its key meanwhile. An unauthenticated KEY never ends the attempt:
+    // a spoofer on the LAN could otherwise refuse every login with "server key changed". Only a
+    // handshake that never completes, while the address claims another key, is reported as a
+    // changed key (PROTOCOL.md §3.1).
     const attempt = new AbortController();
     const onAbort = () => attempt.abort();
     signal?.addEventListener('abort', onAbort);
-    let changed = false;
+    let claimed = null as KeyProblem | null;
     const check = setTimeout(() => {
-      void diagnoseKey(key, attempt.signal).then((c) => {
-        if (c) {
-          changed = true;
-          attempt.abort();
-        }
+      void askKey(key, attempt.signal).then((p) => {
+        if (!p) return;
+        claimed = p;
+        log.warn('server.key_mismatch', { server: p.server, expected: p.expected, got: p.got });
       });
     }, KEY_CHECK_MS);
     const r = await desk.authenticate(key, request, attempt.signal);
     clearTimeout(check);
     signal?.removeEventListener('abort', onAbort);
-    if (changed) return { ok: false, reason: 'server_key_changed' };
     attempt.abort(); // ends a key check still waiting
     if (r.isOk()) {
+      if (claimed) log.warn('server.key_mismatch_ignored', { reason: 'the pinned key completed the handshake' });
       keyProblem = null;
       return r.value;
+    }
+    if (r.error.type === 'Unreachable' && claimed) {
+      keyProblem = claimed;
+      return { ok: false, reason: 'server_key_changed' };
     }
     return { ok: false, reason: r.error.type === 'Internal' ? 'server_error' : 'server_unreachable' };
   }

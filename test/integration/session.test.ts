@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -116,6 +117,43 @@ describe('client sessions over real UDP with the real server process', () => {
     const s = await b.waitFor((s) => s.matches('signedOut') && s.context.error !== null, 20_000);
     expect(s.context.error?.reason).toBe('server_key_changed');
     expect(b.keyProblem).toEqual({ server: `127.0.0.1:${s1.port}`, expected: s1.fingerprint, got: s2.fingerprint });
+  });
+
+  it('a spoofed KEY from the server address while the handshake is slow changes nothing', async () => {
+    await boot();
+    const proxy = await startProxy(server.host, server.port);
+    try {
+      const dataDir = tempDir('truco-client-');
+      const a = await pool.make({ dataDir, port: proxy.port });
+      await signUpOnline(a, 'spoof@example.com');
+      a.logOut();
+      await a.waitFor((s) => s.matches('signedOut'));
+      // The server's first HELLOs are lost for 1.5 s (longer than the 600 ms key check); a
+      // spoofer answers every KEY_REQ at once with a key of its own, from the server's address.
+      const start = Date.now();
+      let forged = 0;
+      proxy.filterUp = (bytes, clientPort) => {
+        if (bytes[1] === 0x01 && Date.now() - start < 1500) return 'drop';
+        if (bytes[1] === 0x05) {
+          const fake = new Uint8Array(34);
+          fake[0] = bytes[0]!;
+          fake[1] = 0x06;
+          fake.set(randomBytes(32), 2);
+          proxy.injectDown(clientPort, fake);
+          forged++;
+          return 'drop';
+        }
+        return 'pass';
+      };
+      a.logIn('spoof@example.com', 'a good password');
+      const s = await a.waitFor((s) => s.matches('online') || (s.matches('signedOut') && s.context.error !== null), 15_000);
+      expect(forged).toBeGreaterThan(0);
+      expect(s.matches('online')).toBe(true);
+      expect(a.keyProblem).toBeNull();
+      expect(a.serverKeyInfo?.fingerprint).toBe(server.fingerprint);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a canary password never appears on the wire, in the database or in the logs', async () => {

@@ -183,14 +183,14 @@ describe('session: signing in', () => {
 });
 
 describe('session: link watchdog', () => {
-  it('goes reconnecting after 4 intervals without a TRUCO, not before', async () => {
+  it('goes reconnecting after misses + 2 intervals without a TRUCO, not before', async () => {
     const h = await loggedIn();
-    advance(h.clock, 3999);
+    advance(h.clock, 4999);
     expect(h.snap().matches('online')).toBe(true);
     advance(h.clock, 1);
     expect(h.snap().matches('reconnecting')).toBe(true);
     expect(h.ctx().reconnectCause).toBe('silence');
-    expect(h.calls.resume).toEqual([{ email: 'me@x', at: 4000 }]);
+    expect(h.calls.resume).toEqual([{ email: 'me@x', at: 5000 }]);
   });
 
   it('stays online while TRUCOs keep coming, and each restarts the watchdog', async () => {
@@ -202,7 +202,7 @@ describe('session: link watchdog', () => {
     }
     expect(h.snap().matches('online')).toBe(true);
     expect(h.calls.seis).toHaveLength(20);
-    advance(h.clock, 3999);
+    advance(h.clock, 4999);
     expect(h.snap().matches('online')).toBe(true);
     advance(h.clock, 1);
     expect(h.snap().matches('reconnecting')).toBe(true);
@@ -222,8 +222,8 @@ describe('session: reconnecting', () => {
     expect(h.ctx().session).toEqual(OK2.ok ? OK2.session : null);
     expect(h.ctx().roster).toBe(roster);
     expect(h.ctx().reconnectCause).toBeNull();
-    // the new session's interval drives the watchdog: 4 × 500 ms
-    advance(h.clock, 1999);
+    // the new session's interval drives the watchdog: (3 + 2) × 500 ms
+    advance(h.clock, 2499);
     expect(h.snap().matches('online')).toBe(true);
     advance(h.clock, 1);
     expect(h.snap().matches('reconnecting')).toBe(true);
@@ -242,7 +242,7 @@ describe('session: reconnecting', () => {
 
   it('gives up after 30 s of silence → signed out, server unreachable', async () => {
     const h = await loggedIn();
-    advance(h.clock, 4000);
+    advance(h.clock, 5000);
     expect(h.snap().matches('reconnecting')).toBe(true);
     advance(h.clock, 29_999);
     expect(h.snap().matches('reconnecting')).toBe(true);
@@ -306,11 +306,23 @@ describe('session: reconnecting', () => {
   });
 
   it('a refusal retrying cannot fix → kicked, refused, with the reason', async () => {
-    const h = await loggedIn({ resume: [{ ok: false, reason: 'server_key_changed' }] });
+    const h = await loggedIn({ resume: [{ ok: false, reason: 'unknown_email' }] });
     h.actor.send({ type: 'SERVER.STALE' });
     await flush();
     expect(h.snap().value).toBe('kicked');
-    expect(h.ctx()).toMatchObject({ kickReason: 'refused', error: { reason: 'server_key_changed' } });
+    expect(h.ctx()).toMatchObject({ kickReason: 'refused', error: { reason: 'unknown_email' } });
+  });
+
+  it('a claimed key change is retried, not a kick (a KEY is unauthenticated), the reason shown', async () => {
+    const h = await loggedIn({ resume: [{ ok: false, reason: 'server_key_changed' }, OK] });
+    h.actor.send({ type: 'SERVER.STALE' });
+    await flush();
+    expect(h.snap().matches({ reconnecting: 'waiting' })).toBe(true);
+    expect(h.ctx().error).toEqual({ reason: 'server_key_changed' });
+    advance(h.clock, 1000);
+    await flush();
+    expect(h.snap().matches('online')).toBe(true);
+    expect(h.ctx().kickReason).toBeNull();
   });
 
   it('LOGOUT while reconnecting → signed out at once, the resume stopped', async () => {

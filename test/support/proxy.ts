@@ -23,6 +23,10 @@ export interface Proxy {
    * Whatever is sent to the old address is lost.
    */
   rebind(clientPort: number): void;
+  /** sends bytes to the client as if from the server's address (a spoofer on the LAN) */
+  injectDown(clientPort: number, bytes: Uint8Array): void;
+  /** decides per upstream datagram: 'drop' keeps it from the server (default: everything passes) */
+  filterUp: ((bytes: Buffer, clientPort: number) => 'pass' | 'drop') | null;
   close(): Promise<void>;
 }
 
@@ -48,11 +52,16 @@ export async function startProxy(serverHost: string, serverPort: number): Promis
   };
   front.on('message', (msg, rinfo) => {
     captured.push({ dir: 'up', bytes: Buffer.from(msg), client: rinfo.port });
+    if (proxy.filterUp?.(msg, rinfo.port) === 'drop') return;
     uplink(rinfo.port).send(msg, serverPort, serverHost);
   });
   front.on('error', () => {});
-  return {
+  const proxy: Proxy = {
     port: front.address().port,
+    filterUp: null,
+    injectDown(clientPort, bytes) {
+      front.send(bytes, clientPort, '127.0.0.1');
+    },
     captured,
     replayUp(clientPort, bytes) {
       uplink(clientPort).send(bytes, serverPort, serverHost);
@@ -68,4 +77,5 @@ export async function startProxy(serverHost: string, serverPort: number): Promis
       await new Promise<void>((r) => front.close(() => r()));
     },
   };
+  return proxy;
 }
