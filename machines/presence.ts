@@ -254,6 +254,17 @@ export function emptyPresence(epoch: number): PresenceLog {
   return { epoch, version: 0, members: PersistentMap.empty(), log: DeltaLog.EMPTY, logStart: 0 };
 }
 
+/**
+ * The online list a restarted server takes up again (server/presence-journal.ts): the same epoch
+ * and version, no delta log, so a client that holds exactly `version` needs nothing and any other
+ * resyncs.
+ */
+export function restoredPresence(epoch: number, version: number, members: Iterable<Member>): PresenceLog {
+  const entries: Array<[string, Member]> = [];
+  for (const m of members) entries.push([m.email, m]);
+  return { epoch, version, members: PersistentMap.from(entries), log: DeltaLog.EMPTY, logStart: version };
+}
+
 function record(p: PresenceLog, members: ReadonlyMap<string, Member>, delta: Delta): PresenceLog {
   const log = p.log.push(delta, LOG_CAPACITY);
   return {

@@ -11,11 +11,11 @@
  * The runtime reads `context.presence` to build each TRUCO (`deltasSince`) and provides the
  * effects with `provideRegistry({ reprobe, recovered, userLeft })`.
  */
-import { assign, sendTo, setup, spawnChild, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import { assign, enqueueActions, sendTo, setup, spawnChild, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { Address, Member } from '../runtime/wire/types.ts';
 import type { LivenessOfflineEvent } from './liveness.ts';
 import { childId, livenessPoolMachine, poolId, poolIndex, POOLS, providePool, type PoolEvent } from './liveness-pool.ts';
-import { applyJoin, applyLeave, applyMove, emptyPresence, type PresenceLog } from './presence.ts';
+import { applyJoin, applyLeave, applyMove, emptyPresence, restoredPresence, type PresenceLog } from './presence.ts';
 
 export interface RegistryInput {
   epoch: number;
@@ -40,6 +40,12 @@ export type RegistryEvent =
   | { type: 'USER.LEAVE'; email: string; reason: LeaveReason }
   /** from a liveness child */
   | LivenessOfflineEvent
+  /**
+   * a restarted server takes up the list it had (server/presence-journal.ts), with the same
+   * epoch and version; only into an empty registry. Each member gets a liveness actor, alive:
+   * one whose client does not come back goes offline the usual way.
+   */
+  | { type: 'PRESENCE.RESTORE'; version: number; members: Member[] }
   | { type: 'REGISTRY.STOP' };
 
 export { childId, POOLS };
@@ -140,6 +146,15 @@ export const registryMachine = setup({
           actions: [
             assign({ presence: ({ context, event }) => applyLeave(context.presence, event.email) }),
             { type: 'userLeft', params: ({ event }) => ({ email: event.email, reason: 'offline' as const }) },
+          ],
+        },
+        'PRESENCE.RESTORE': {
+          guard: ({ context }) => context.presence.members.size === 0 && context.presence.version === 0,
+          actions: [
+            assign({ presence: ({ context, event }) => restoredPresence(context.presence.epoch, event.version, event.members) }),
+            enqueueActions(({ enqueue, event }) => {
+              for (const m of event.members) enqueue.sendTo(toPool(m.email), { type: 'POOL.ADD', email: m.email } satisfies PoolEvent);
+            }),
           ],
         },
         'REGISTRY.STOP': { target: 'stopped' },

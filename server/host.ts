@@ -9,8 +9,8 @@
  * `misses` unanswered probes) and `LIVENESS.LIFE` (an answer while suspect).
  */
 import { randomBytes, randomInt } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
-import { deltasSince } from '../machines/presence.ts';
 import { livenessRef, provideRegistry, registryMachine, type UserLeftReason } from '../machines/registry.ts';
 import * as aead from '../runtime/crypto/aead.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
@@ -22,7 +22,7 @@ import { bindUdp, formatAddress, sameAddress, type Udp } from '../runtime/udp.ts
 import { decodeAuthRequest } from '../runtime/wire/auth-request.ts';
 import { encodeAuthResultBody } from '../runtime/wire/auth-result-body.ts';
 import { decodeBody, encodeBody } from '../runtime/wire/body.ts';
-import { MAX_SESSION_BODY } from '../runtime/wire/constants.ts';
+import { MAX_SESSION_BODY, Type } from '../runtime/wire/constants.ts';
 import { encodeKey } from '../runtime/wire/key.ts';
 import {
   AUTH_RESULT_AAD,
@@ -33,11 +33,12 @@ import {
   encodeWelcome,
 } from '../runtime/wire/outer.ts';
 import { buildRosterPage } from '../runtime/wire/roster.ts';
-import { TRUCO_HEADER_SIZE } from '../runtime/wire/truco.ts';
 import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
 import { normalizeEmail } from '../runtime/validate.ts';
 import type { AccountStore } from './accounts.ts';
 import { createHelloGate } from './admission.ts';
+import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
+import { createTrucoEncoder } from './probe-cache.ts';
 import { createLimiter, type Limiter } from './ratelimit.ts';
 
 export interface HostOptions {
@@ -55,6 +56,11 @@ export interface HostOptions {
   /** XState inspection observer for the registry and its children (`--inspect`); none: no cost */
   inspect?: (event: InspectionEvent) => void;
   now?: () => number;
+  /**
+   * keep the online list across restarts in this file (presence-journal.ts): a restarted server
+   * takes up the same epoch, version and members, so resuming clients page nothing
+   */
+  presenceFile?: string;
 }
 
 interface Session {
@@ -71,6 +77,10 @@ interface Session {
   probe: number;
   ackEpoch: number;
   ackVersion: number;
+  /** the presence version the last TRUCO brought the client to (-1: a resync, nothing to acknowledge) */
+  sentVersion: number;
+  /** its slot in the probe wheel */
+  slot: number;
 }
 
 export interface HostStats {
@@ -98,7 +108,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
   const udp = await bindUdp({ host: opts.host, port: opts.port, recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
-  const epoch = randomInt(0, 0xffffffff);
+  const journal: PresenceJournal | null = opts.presenceFile ? openPresenceJournal(opts.presenceFile, { now }) : null;
+  const epoch = journal?.epoch ?? randomInt(0, 0xffffffff);
   const cookies = new CookieJar(now());
   const limiter: Limiter = createLimiter({ now });
   // a HELLO flood from one machine must not starve everyone else's logins (server/admission.ts)
@@ -114,7 +125,24 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   let hashing = 0;
   /** EWMA of one hash's service time (ms), learnt from each hash's latency and the queue ahead of it */
   let hashServiceMs = 400;
-  const HASH_THREADS = Math.max(1, Number(process.env.UV_THREADPOOL_SIZE) || 4);
+  // Password hashes run one fewer at a time than there are cores (at least one), queued here
+  // rather than on the libuv pool: scrypt is CPU- and memory-bound, and four of them on a 2-core
+  // machine left the event loop a fraction of a core, delaying probes by 180 ms.
+  const HASH_THREADS = Math.max(1, Math.min(Number(process.env.UV_THREADPOOL_SIZE) || 4, availableParallelism() - 1));
+  let hashRunning = 0;
+  const hashQueue: Array<() => void> = [];
+  const hashSlot = (): Promise<void> => {
+    if (hashRunning < HASH_THREADS) {
+      hashRunning++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => hashQueue.push(resolve));
+  };
+  const hashSlotDone = (): void => {
+    const next = hashQueue.shift();
+    if (next) next(); // the slot passes straight on
+    else hashRunning--;
+  };
   const AUTH_PATIENCE_MS = 5000;
   const hashWaitMs = () => (Math.floor(hashing / HASH_THREADS) + 1) * hashServiceMs;
   const noteHash = (latencyMs: number, ahead: number) => {
@@ -135,33 +163,32 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       log.error('encode.failed', { what: body.type, reason: encoded.error.reason });
       return;
     }
+    sendEncoded(s, encoded.value.code, encoded.value.bytes);
+  }
+
+  function sendEncoded(s: Session, code: number, body: Uint8Array): void {
     const counter = s.cipher.tx.take();
     if (counter.isErr()) {
       log.warn('session.counter_exhausted', { email: s.email });
       return;
     }
-    const header = encodeSessionHeader(encoded.value.code, s.sid, counter.value);
-    const sealed = s.cipher.tx.seal(counter.value, header, encoded.value.bytes);
+    const header = encodeSessionHeader(code, s.sid, counter.value);
+    const sealed = s.cipher.tx.seal(counter.value, header, body);
     udp.send(Buffer.concat([header, sealed]), s.address);
   }
 
+  // TRUCO bodies are shared between the clients at the same acknowledged version (probe-cache.ts)
+  const trucos = createTrucoEncoder(MAX_SESSION_BODY);
   function sendTruco(s: Session): void {
     const presence = registry.getSnapshot().context.presence;
-    const base = s.ackEpoch === epoch ? s.ackVersion : -1;
-    const w = deltasSince(presence, base, MAX_SESSION_BODY - TRUCO_HEADER_SIZE);
+    const w = trucos.window(presence, s.ackEpoch === epoch ? s.ackVersion : -1);
     s.probe = (s.probe + 1) >>> 0;
-    sendBody(s, {
-      type: 'TRUCO',
-      probe: s.probe,
-      epoch,
-      version: w.resync ? presence.version : w.version,
-      base: w.resync ? presence.version : w.base,
-      resync: w.resync,
-      deltas: w.deltas,
-    });
+    s.sentVersion = w.resync ? -1 : w.version;
+    sendEncoded(s, Type.TRUCO, trucos.body(w, s.probe, epoch));
   }
 
   function removeSession(s: Session): void {
+    wheel[s.slot]?.delete(s);
     sessions.delete(s.sid);
     if (byEmail.get(s.email) === s) byEmail.delete(s.email);
     stats.sessions = sessions.size;
@@ -193,6 +220,43 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   registry.subscribe({ error: (e) => log.error('registry.error', { error: String(e) }) });
   registry.start();
 
+  // ---- a restart: take up the online list where the last run left it --------------------------
+  // Each restored user whose client does not resume within the grace (its watchdog, 4 intervals,
+  // plus `misses`) is treated as silent: its liveness actor hears LIVENESS.MISSED and, with no
+  // answer, goes offline the usual way (a LEAVE for everyone). A STALE to each restored session
+  // (paced) makes the clients resume at once instead of waiting for their watchdog.
+  const ghosts = new Map<string, { sid: number; address: Address; until: number }>();
+  const nudges: Array<{ sid: number; address: Address }> = [];
+  let nudgeTimer: NodeJS.Timeout | null = null;
+  if (journal?.restored && journal.restored.members.size > 0) {
+    const r = journal.restored;
+    registry.send({ type: 'PRESENCE.RESTORE', version: r.version, members: [...r.members.values()] });
+    // plus the time the nudges take to go out (1000 a second): a client nudged late resumes late
+    const until = now() + (4 + opts.misses) * opts.intervalMs + r.members.size;
+    for (const m of r.members.values()) {
+      const sid = r.sids.get(m.email) ?? 0;
+      ghosts.set(m.email, { sid, address: m.address, until });
+      if (sid !== 0) nudges.push({ sid, address: m.address });
+    }
+    log.info('presence.restored', { members: r.members.size, version: r.version, downMs: Math.round(r.ageMs) });
+    // 1000 STALEs a second: about what the HELLO gate lets through, so the resumes do not pile up
+    const NUDGES_PER_TICK = 50;
+    const nudge = () => {
+      nudgeTimer = null;
+      for (const n of nudges.splice(0, NUDGES_PER_TICK)) udp.send(encodeStale(n.sid), n.address);
+      if (nudges.length > 0) nudgeTimer = setTimeout(nudge, 50);
+    };
+    nudge();
+  }
+  function expireGhosts(t: number): void {
+    if (ghosts.size === 0) return;
+    for (const [email, g] of ghosts) {
+      if (g.until > t) continue;
+      ghosts.delete(email);
+      child(email)?.send({ type: 'LIVENESS.MISSED' });
+    }
+  }
+
   // A presence change is pushed at once (coalesced within a turn of the event loop), at most
   // once per interval; between pushes the deltas ride on the regular probes. A push is repeated
   // every PUSH_REPEAT_MS (or the suspect interval if shorter), up to PUSH_REPEATS times, to the
@@ -204,30 +268,64 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   let pushTimer: NodeJS.Timeout | null = null;
   let repushTimer: NodeJS.Timeout | null = null;
   let seenVersion = registry.getSnapshot().context.presence.version;
-  const pushPending = (): number => {
+  // A push to 20 000 clients takes a few hundred ms: it goes out in chunks, letting the event loop
+  // read answers and run the probe wheel in between.
+  const PUSH_CHUNK = 512;
+  /**
+   * Sends a TRUCO to every client that one TRUCO brings up to date (`again`: to every client that has
+   * not acknowledged what the last TRUCO brought it, i.e. whose push or answer was lost; a client
+   * that acknowledged it and is only behind because more deltas came than fit catches up with the
+   * next push or probe), then calls `done` with how many were sent.
+   */
+  const pushPending = (again: boolean, done: (sent: number) => void): void => {
+    const list = [...sessions.values()];
+    let i = 0;
     let n = 0;
-    for (const s of sessions.values()) {
-      if (s.ackEpoch !== epoch || s.ackVersion !== seenVersion) {
-        sendTruco(s);
-        n++;
+    const step = () => {
+      const version = registry.getSnapshot().context.presence.version;
+      for (const end = Math.min(list.length, i + PUSH_CHUNK); i < end; i++) {
+        const s = list[i] as Session;
+        if (sessions.get(s.sid) !== s) continue; // gone meanwhile
+        let behind: boolean;
+        if (again) behind = s.sentVersion >= 0 && (s.ackEpoch !== epoch || s.ackVersion < s.sentVersion);
+        else if (s.ackEpoch !== epoch || s.ackVersion === version) behind = false;
+        else {
+          // only when one TRUCO brings the client up to date: a client further behind (a join
+          // storm) catches up on its regular probes, or a storm would double every client's
+          // presence traffic exactly when the server is busiest
+          const w = trucos.window(registry.getSnapshot().context.presence, s.ackVersion);
+          behind = !w.resync && w.version === version;
+        }
+        if (behind) {
+          sendTruco(s);
+          n++;
+        }
       }
-    }
-    return n;
+      if (i < list.length) setImmediate(step);
+      else done(n);
+    };
+    step();
   };
   const repush = (left: number) => {
     if (repushTimer) clearTimeout(repushTimer);
     repushTimer = setTimeout(() => {
       repushTimer = null;
       if (pushTimer) return; // a newer push is on its way
-      if (pushPending() > 0 && left > 1) repush(left - 1);
+      pushPending(true, (n) => {
+        if (n > 0 && left > 1 && !pushTimer) repush(left - 1);
+      });
     }, PUSH_REPEAT_MS);
   };
   const push = () => {
     pushTimer = null;
     lastPush = now();
-    if (pushPending() > 0) repush(PUSH_REPEATS);
+    pushPending(false, (n) => {
+      if (n > 0 && !pushTimer) repush(PUSH_REPEATS);
+    });
   };
   registry.subscribe((snap) => {
+    // persisted before anything can show the new version (a TRUCO, a ROSTER_PAGE)
+    journal?.record(snap.context.presence);
     const v = snap.context.presence.version;
     if (v === seenVersion) return;
     seenVersion = v;
@@ -239,9 +337,22 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const child = (email: string): AnyActorRef | undefined => livenessRef(registry.getSnapshot(), email);
 
   // ---- probes -----------------------------------------------------------------------
-  const tick = setInterval(() => {
-    const t = now();
-    for (const s of sessions.values()) {
+  // A timer wheel: each session has a slot, and every interval / SLOTS ms the next slot's
+  // sessions are probed, so each session is still probed once per interval but the probes (and
+  // their answers) are spread evenly over the interval instead of leaving in one burst of N
+  // datagrams (20 000 at once overflow the socket buffers and stall the event loop for the
+  // length of the burst).
+  const SLOTS = Math.max(1, Math.round(opts.intervalMs / Math.max(5, Math.min(20, Math.floor(opts.intervalMs / 50)))));
+  const slotMs = opts.intervalMs / SLOTS;
+  const wheel: Array<Set<Session>> = Array.from({ length: SLOTS }, () => new Set<Session>());
+  /** round robin, so sessions that log in together still spread over the interval */
+  let placed = 0;
+  let cursor = 0;
+  let due = now() + slotMs;
+  let wheelTimer: NodeJS.Timeout | null = null;
+
+  function probeSlot(slot: Set<Session>, t: number): void {
+    for (const s of slot) {
       if (s.lastProbeAt > 0 && s.lastLife < s.lastProbeAt) {
         s.misses++;
         if (s.misses >= opts.misses && !s.suspect) {
@@ -253,20 +364,41 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       s.lastProbeAt = t;
       sendTruco(s);
     }
-    // expire the AUTH answer cache
-    if (answered.size > 0) {
-      for (const [k, v] of answered) {
-        if (v.expires > t) break;
-        answered.delete(k);
-      }
-      stats.answeredCache = answered.size;
+  }
+
+  function expireAnswered(t: number): void {
+    if (answered.size === 0) return;
+    for (const [k, v] of answered) {
+      if (v.expires > t) break;
+      answered.delete(k);
     }
-  }, opts.intervalMs);
+    stats.answeredCache = answered.size;
+  }
+
+  function turn(): void {
+    const t = now();
+    for (let k = 0; k < SLOTS && due <= t; k++) {
+      probeSlot(wheel[cursor] as Set<Session>, t);
+      cursor = (cursor + 1) % SLOTS;
+      if (cursor === 0) {
+        expireAnswered(t);
+        expireGhosts(t);
+      }
+      due += slotMs;
+    }
+    // more than a whole interval late (a stalled process): start the next round from now
+    if (due <= t) due = t + slotMs;
+    wheelTimer = setTimeout(turn, Math.max(1, due - now()));
+  }
+  wheelTimer = setTimeout(turn, slotMs);
 
   const statsTimer = setInterval(() => {
     log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, dropped });
   }, 10_000);
   statsTimer.unref();
+  // the journal's mtime tells a restarted server how long it was down
+  const touchTimer = journal ? setInterval(() => journal.touch(), 5000) : null;
+  touchTimer?.unref();
 
   function life(s: Session, from: Address): void {
     s.lastLife = now();
@@ -322,6 +454,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const ahead = hashing;
     if (hashes) hashing++;
     let result: AuthResult;
+    if (hashes) await hashSlot();
     try {
       result = await runAuth(req.value, from, split);
     } catch (e) {
@@ -330,6 +463,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     } finally {
       inflight.delete(id);
       if (hashes) {
+        hashSlotDone();
         hashing--;
         noteHash(now() - t, ahead);
       }
@@ -440,8 +574,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       probe: 0,
       ackEpoch: -1,
       ackVersion: -1,
+      sentVersion: -1,
+      slot: placed++ % SLOTS,
     };
+    wheel[s.slot]?.add(s);
     sessions.set(s.sid, s);
+    ghosts.delete(email);
+    journal?.session(email, s.sid);
     byEmail.set(email, s);
     stats.sessions = sessions.size;
     const member: Member = { email, address: from, peerKey: s.peerKey };
@@ -561,8 +700,12 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     udp,
     registry,
     async stop() {
-      clearInterval(tick);
+      if (wheelTimer) clearTimeout(wheelTimer);
+      wheelTimer = null;
+      for (const slot of wheel) slot.clear();
       clearInterval(statsTimer);
+      if (touchTimer) clearInterval(touchTimer);
+      if (nudgeTimer) clearTimeout(nudgeTimer);
       if (pushTimer) clearTimeout(pushTimer);
       if (repushTimer) clearTimeout(repushTimer);
       for (const s of sessions.values()) sendBody(s, { type: 'KICK', reason: 'shutdown' });
@@ -572,6 +715,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       // Give the kernel a moment to flush the KICKs before the socket goes.
       await new Promise((r) => setTimeout(r, 20));
       await udp.close();
+      journal?.touch();
+      journal?.close();
     },
   };
 }

@@ -73,6 +73,8 @@ export class Sender {
 
 export type OpenError = Replayed | TooOld | CounterOutOfRange | DecryptFailed;
 
+const MAX_COUNTER_BIG = BigInt(MAX_COUNTER);
+
 export class Receiver {
   private readonly key: Uint8Array;
   private readonly window = new ReplayWindow();
@@ -94,7 +96,7 @@ export class Receiver {
 
   /** Checks the window, authenticates, and only then marks the counter. */
   open(counter: bigint, aad: Uint8Array, sealed: Uint8Array): Result<Uint8Array, OpenError> {
-    if (counter < 0n || counter > BigInt(MAX_COUNTER)) return err({ type: 'CounterOutOfRange' });
+    if (counter < 0n || counter > MAX_COUNTER_BIG) return err({ type: 'CounterOutOfRange' });
     const n = Number(counter);
     const verdict = this.window.check(n);
     if (verdict !== 'ok') return err(verdict);

@@ -78,9 +78,12 @@ describe('client sessions over real UDP with the real server process', () => {
     servers.push(s2);
     expect(s2.fingerprint).toBe(s1.fingerprint);
     const epochBefore = a.getSnapshot().context.roster.epoch;
-    // The watchdog notices the silence (4 intervals), then each client resumes with its ticket.
-    await a.waitFor((s) => s.matches('online') && s.context.roster.epoch !== epochBefore && s.context.roster.members.has('raul@example.com'), 10_000);
-    await b.waitFor((s) => s.matches('online') && s.context.roster.epoch !== epochBefore && s.context.roster.members.has('rita@example.com'), 10_000);
+    // The restarted server takes up the online list it had (server/presence-journal.ts) and sends
+    // each restored session a STALE, so each client resumes with its ticket at once (else its
+    // watchdog would, after 4 intervals); the rosters stay current, in the same epoch.
+    await a.waitFor((s) => states.some((x) => x.includes('reconnecting')) && s.matches('online') && s.context.roster.members.has('raul@example.com'), 10_000);
+    await b.waitFor((s) => s.matches('online') && s.context.roster.members.has('rita@example.com'), 10_000);
+    expect(a.getSnapshot().context.roster.epoch).toBe(epochBefore);
     console.log(`both clients back online ${Date.now() - t0} ms after the restart`);
     expect(states.some((s) => s.includes('reconnecting'))).toBe(true);
     expect(states.some((s) => s.includes('kicked'))).toBe(false);

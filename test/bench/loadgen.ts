@@ -1,0 +1,571 @@
+/**
+ * The load generator: many simulated clients in one process, each with its own UDP socket,
+ * logging in through the real handshake (runtime/handshake.ts: Noise NK, then AUTH with a
+ * resumption ticket or a password) and speaking the real session protocol: it answers every
+ * TRUCO with a SEIS that acknowledges the presence version it holds, follows presence deltas,
+ * pages the roster when it must, resumes after a STALE, a KICK(shutdown) or 4 silent intervals.
+ *
+ * What it leaves out, so that 20 000 of them fit in one process: no XState session machine and
+ * no member map per client. A simulated client keeps the roster's (epoch, version, size). In
+ * `ramp` mode a client that must resync takes the first ROSTER_PAGE (which makes the server
+ * count it as synced from that version, PROTOCOL.md §6) and does not fetch the rest: N clients
+ * paging N entries each at once is O(N²) datagrams that no ramp-up needs. In `full` mode (the
+ * login storm) it pages the whole roster and counts the entries, as a real client does.
+ *
+ * Driven over IPC by the benches (lib.ts `startWorker`): init, login, stats, leave, join,
+ * watch, storm, plogin, stop. Every loop here is bounded in time.
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Split } from '../../runtime/crypto/noise.ts';
+import { clientKeys, createSession, type SessionCipher } from '../../runtime/crypto/session.ts';
+import { HandshakeDesk, type Timing } from '../../runtime/handshake.ts';
+import { bindUdp, type Udp } from '../../runtime/udp.ts';
+import { decodeBody, encodeBody } from '../../runtime/wire/body.ts';
+import { decodeOuter, encodeSessionHeader } from '../../runtime/wire/outer.ts';
+import { Type } from '../../runtime/wire/constants.ts';
+import type { Address, AuthRequest, SessionBody, RosterPage } from '../../runtime/wire/types.ts';
+import { Histogram, serveRequests } from './lib.ts';
+
+const UNKNOWN_VERSION = 0xffffffff;
+const TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
+
+interface Sync {
+  request: number;
+  cursor: string;
+  pageEpoch: number | null;
+  pageVersion: number | null;
+  entries: number;
+  sentAt: number;
+}
+
+interface Client {
+  email: string;
+  ticket: Uint8Array;
+  peerKey: Uint8Array;
+  udp: Udp;
+  desk: HandshakeDesk;
+  live: { sid: number; cipher: SessionCipher } | null;
+  state: 'idle' | 'connecting' | 'online' | 'reconnecting' | 'failed' | 'closed';
+  epoch: number;
+  version: number;
+  /** roster size, NaN when unknown (ramp mode) */
+  size: number;
+  sync: Sync | null;
+  nextRequest: number;
+  /** performance.now() of the last TRUCO, 0 after a (re)connection */
+  lastTruco: number;
+  /** in a storm: Date.now() when back online, and when its roster was complete again */
+  onlineAt: number;
+  completeAt: number;
+  stormed: boolean;
+}
+
+let server: Address = { family: 4, host: '127.0.0.1', port: 0 };
+let serverKey: Uint8Array = new Uint8Array(32);
+let intervalMs = 1000;
+let mode: 'ramp' | 'full' = 'ramp';
+const clients = new Map<string, Client>();
+
+// ---- counters (reset by 'reset') --------------------------------------------------------------
+let bytesIn = 0;
+let trucos = 0;
+let seisSent = 0;
+let measuring = false;
+let drift = new Histogram(1, 10_000);
+const evicted = new Set<string>();
+const unexpectedLeaves = new Set<string>();
+const expectedLeaves = new Set<string>();
+let cpu0 = process.cpuUsage();
+let elu0 = performance.eventLoopUtilization();
+let t0 = performance.now();
+let resyncs = 0;
+let pagesIn = 0;
+
+/** email → { kind, arrivals: Date.now() at which each client saw that delta (once per client) } */
+const watches = new Map<string, { kind: 'join' | 'leave'; seen: Set<string>; arrivals: number[] }>();
+
+// ---- session traffic ----------------------------------------------------------------------------
+function sendBody(c: Client, body: SessionBody): void {
+  const s = c.live;
+  if (!s) return;
+  const encoded = encodeBody(body);
+  if (encoded.isErr()) return;
+  const counter = s.cipher.tx.take();
+  if (counter.isErr()) return;
+  const header = encodeSessionHeader(encoded.value.code, s.sid, counter.value);
+  c.udp.send(Buffer.concat([header, s.cipher.tx.seal(counter.value, header, encoded.value.bytes)]), server);
+}
+
+function seisVersion(c: Client): { epoch: number; version: number } {
+  if (c.sync && c.sync.pageEpoch !== null && c.sync.pageVersion !== null) return { epoch: c.sync.pageEpoch, version: c.sync.pageVersion };
+  return { epoch: c.epoch, version: c.version < 0 ? UNKNOWN_VERSION : c.version };
+}
+
+function startSync(c: Client): void {
+  resyncs++;
+  c.sync = { request: c.nextRequest, cursor: '', pageEpoch: null, pageVersion: null, entries: 0, sentAt: performance.now() };
+  c.nextRequest = (c.nextRequest + 1) & 0xffff;
+  sendBody(c, { type: 'ROSTER_REQ', request: c.sync.request, cursor: '' });
+}
+
+function checkComplete(c: Client): void {
+  if (c.stormed && c.completeAt === 0 && c.onlineAt > 0 && c.sync === null && c.epoch === stormEpoch && c.size === stormSize) c.completeAt = Date.now();
+}
+
+/**
+ * A TRUCO read without building Member objects: at 20 000 clients a second, each TRUCO of a
+ * join storm carrying ~20 deltas, decoding every address and key made the generator (not the
+ * server) the bottleneck. The deltas are walked for their kind and email only. Null: malformed.
+ */
+interface LightTruco {
+  probe: number;
+  epoch: number;
+  version: number;
+  base: number;
+  resync: boolean;
+  /** kind (1 join, 2 leave, 3 update) and email of each delta */
+  deltas: Array<{ kind: number; email: string }>;
+}
+function readTruco(b: Buffer): LightTruco | null {
+  if (b.length < 19) return null;
+  const count = b.readUInt16BE(17);
+  const deltas: Array<{ kind: number; email: string }> = [];
+  let at = 19;
+  for (let i = 0; i < count; i++) {
+    const kind = b[at];
+    const len = b[at + 1];
+    if (kind === undefined || len === undefined || at + 2 + len > b.length) return null;
+    const email = b.toString('latin1', at + 2, at + 2 + len);
+    at += 2 + len;
+    if (kind !== 2) {
+      const family = b[at];
+      at += 1 + (family === 6 ? 16 : 4) + 2 + 32;
+    }
+    deltas.push({ kind, email });
+  }
+  return { probe: b.readUInt32BE(0), epoch: b.readUInt32BE(4), version: b.readUInt32BE(8), base: b.readUInt32BE(12), resync: (b[16] ?? 0) !== 0, deltas };
+}
+
+const KIND = ['', 'join', 'leave', 'update'] as const;
+
+function onTruco(c: Client, t: LightTruco): void {
+  const now = performance.now();
+  if (measuring && c.lastTruco > 0) {
+    const gap = now - c.lastTruco;
+    // a push or a re-probe comes between regular probes: only regular gaps measure drift
+    if (gap >= intervalMs / 2) drift.add(Math.max(0, gap - intervalMs));
+  }
+  c.lastTruco = now;
+  trucos++;
+  const wall = Date.now();
+  for (const d of t.deltas) {
+    const email = d.email;
+    if (watches.size > 0) {
+      const w = watches.get(KIND[d.kind] + ':' + email);
+      if (w && !w.seen.has(c.email)) {
+        w.seen.add(c.email);
+        w.arrivals.push(wall);
+      }
+    }
+    if (d.kind === 2 && !expectedLeaves.has(email)) unexpectedLeaves.add(email);
+  }
+  if (c.sync === null) {
+    if (t.epoch !== c.epoch) startSync(c);
+    else if (t.version > c.version) {
+      if (t.resync || t.base > c.version || t.deltas.length !== t.version - t.base) startSync(c);
+      else {
+        for (const d of t.deltas.slice(c.version - t.base)) c.size += d.kind === 1 ? 1 : d.kind === 2 ? -1 : 0;
+        c.version = t.version;
+      }
+    }
+  }
+  checkComplete(c);
+  seisSent++;
+  sendBody(c, { type: 'SEIS', probe: t.probe, ...seisVersion(c) });
+}
+
+function onPage(c: Client, p: RosterPage): void {
+  pagesIn++;
+  const s = c.sync;
+  if (!s || p.request !== s.request) return;
+  if (s.pageEpoch !== null && p.epoch !== s.pageEpoch) {
+    c.sync = null;
+    return startSync(c);
+  }
+  s.pageEpoch ??= p.epoch;
+  s.pageVersion ??= p.version;
+  s.entries += p.entries.length;
+  if (p.more && mode === 'full') {
+    s.request = c.nextRequest;
+    c.nextRequest = (c.nextRequest + 1) & 0xffff;
+    s.cursor = p.next;
+    s.sentAt = performance.now();
+    sendBody(c, { type: 'ROSTER_REQ', request: s.request, cursor: s.cursor });
+    return;
+  }
+  c.epoch = s.pageEpoch;
+  c.version = s.pageVersion;
+  c.size = p.more ? NaN : s.entries;
+  c.sync = null;
+  checkComplete(c);
+}
+
+function onDatagram(c: Client, bytes: Buffer): void {
+  bytesIn += bytes.length;
+  const outer = decodeOuter(bytes);
+  if (outer.isErr()) return;
+  const m = outer.value;
+  if (m.type === 'WELCOME' || m.type === 'AUTH_RESULT' || m.type === 'KEY') {
+    c.desk.deliver(m);
+    return;
+  }
+  if (m.type === 'STALE') {
+    if (c.live && m.sid === c.live.sid) lost(c, 'stale');
+    return;
+  }
+  if (m.type !== 'SESSION' || !c.live || m.sid !== c.live.sid) return;
+  const plain = c.live.cipher.rx.open(m.counter, m.aad, m.sealed);
+  if (plain.isErr()) return;
+  if (m.code === Type.TRUCO) {
+    const t = readTruco(plain.value as Buffer);
+    if (t) onTruco(c, t);
+    return;
+  }
+  const body = decodeBody(m.code, plain.value);
+  if (body.isErr()) return;
+  const b = body.value;
+  switch (b.type) {
+    case 'ROSTER_PAGE':
+      return onPage(c, b);
+    case 'KICK':
+      return lost(c, b.reason);
+    default:
+      return;
+  }
+}
+
+/** The session is gone: a false eviction unless the server is going away; then resume. */
+function lost(c: Client, why: string): void {
+  if (c.state !== 'online') return;
+  if (why !== 'shutdown' && !c.stormed) evicted.add(c.email);
+  if (why === 'elsewhere' || why === 'ticket_revoked') {
+    c.state = 'failed';
+    c.live = null;
+    return;
+  }
+  void reconnect(c);
+}
+
+// ---- handshakes ---------------------------------------------------------------------------------
+async function connect(c: Client, request: AuthRequest): Promise<'ok' | string> {
+  const r = await c.desk.authenticate(serverKey, request);
+  if (r.isErr()) return r.error.type;
+  const res = r.value.result;
+  if (res.status !== 'session') return res.status;
+  establish(c, res.sid, r.value.split, res.epoch);
+  return 'ok';
+}
+
+let stormEpoch = -1;
+let stormSize = NaN;
+
+function establish(c: Client, sid: number, split: Split, epoch: number): void {
+  c.live = { sid, cipher: createSession(clientKeys(split)) };
+  c.state = 'online';
+  c.lastTruco = 0;
+  if (c.stormed) {
+    stormEpoch = epoch;
+    c.onlineAt = Date.now();
+  }
+}
+
+let failedLogins = 0;
+let reconnects = 0;
+
+/** Resumes with the ticket, retrying like the session machine (1 s apart) for up to 30 s. */
+async function reconnect(c: Client): Promise<void> {
+  if (c.state === 'reconnecting') return;
+  c.state = 'reconnecting';
+  c.live = null;
+  reconnects++;
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline && c.state === 'reconnecting') {
+    const r = await connect(c, { kind: 'resume', email: c.email, ticket: c.ticket, peerKey: c.peerKey });
+    if (r === 'ok') return;
+    if (r === 'ticket_refused') break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  if (c.state === 'reconnecting') {
+    c.state = 'failed';
+    failedLogins++;
+  }
+}
+
+async function makeClient(email: string, ticket: Uint8Array): Promise<Client> {
+  const udp = await bindUdp({ host: '127.0.0.1', port: 0 });
+  const c: Client = {
+    email,
+    ticket,
+    peerKey: randomBytes(32),
+    udp,
+    desk: new HandshakeDesk(udp, server, TIMING),
+    live: null,
+    state: 'idle',
+    epoch: -1,
+    version: -1,
+    size: NaN,
+    sync: null,
+    nextRequest: 0,
+    lastTruco: 0,
+    onlineAt: 0,
+    completeAt: 0,
+    stormed: false,
+  };
+  udp.onMessage((bytes) => onDatagram(c, bytes));
+  return c;
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once. */
+async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
+  let i = 0;
+  const worker = async () => {
+    while (i < items.length) await task(items[i++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+}
+
+// ---- the sweep: watchdogs and page timeouts -----------------------------------------------------
+const sweep = setInterval(() => {
+  const now = performance.now();
+  for (const c of clients.values()) {
+    if (c.state !== 'online') continue;
+    if (c.lastTruco > 0 && now - c.lastTruco > 4 * intervalMs) {
+      lost(c, 'silence');
+      continue;
+    }
+    if (c.sync && now - c.sync.sentAt > 500) {
+      c.sync.sentAt = now;
+      sendBody(c, { type: 'ROSTER_REQ', request: c.sync.request, cursor: c.sync.cursor });
+    }
+  }
+}, 250);
+
+// ---- commands ------------------------------------------------------------------------------------
+function snapshot(): Record<string, unknown> {
+  const cpu = process.cpuUsage(cpu0);
+  const seconds = (performance.now() - t0) / 1000;
+  let online = 0;
+  let failed = 0;
+  for (const c of clients.values()) {
+    if (c.state === 'online') online++;
+    if (c.state === 'failed') failed++;
+  }
+  return {
+    clients: clients.size,
+    online,
+    failed,
+    seconds,
+    bytesIn,
+    trucos,
+    seisSent,
+    evicted: [...evicted],
+    evictedBefore: before,
+    unexpectedLeaves: [...unexpectedLeaves],
+    drift: drift.counts,
+    cpuPct: (100 * (cpu.user + cpu.system)) / 1e6 / seconds,
+    elu: performance.eventLoopUtilization(elu0).utilization,
+    resyncs,
+    pagesIn,
+    reconnects,
+    failedLogins,
+  };
+}
+
+/** evictions seen before the last reset (the ramp), reported apart */
+let before: string[] = [];
+
+function reset(): void {
+  before = [...new Set([...before, ...evicted, ...unexpectedLeaves])];
+  evicted.clear();
+  unexpectedLeaves.clear();
+  bytesIn = 0;
+  trucos = 0;
+  seisSent = 0;
+  resyncs = 0;
+  pagesIn = 0;
+  drift = new Histogram(1, 10_000);
+  cpu0 = process.cpuUsage();
+  elu0 = performance.eventLoopUtilization();
+  t0 = performance.now();
+}
+
+serveRequests(async (m) => {
+  switch (m.cmd) {
+    case 'init': {
+      server = { family: 4, host: String(m.host), port: Number(m.port) };
+      serverKey = Buffer.from(String(m.serverKey), 'base64');
+      intervalMs = Number(m.intervalMs ?? 1000);
+      mode = m.mode === 'full' ? 'full' : 'ramp';
+      return {};
+    }
+    case 'login': {
+      // resume with pre-issued tickets: the real handshake, without a password hash per client
+      const list = m.clients as Array<{ email: string; ticket: string }>;
+      const t = performance.now();
+      let ok = 0;
+      const errors: Record<string, number> = {};
+      let done = 0;
+      let retries = 0;
+      await pool(list, Number(m.concurrency ?? 32), async ({ email, ticket }) => {
+        let r: string;
+        try {
+          const c = clients.get(email) ?? (await makeClient(email, Buffer.from(ticket, 'base64')));
+          clients.set(email, c);
+          c.state = 'connecting';
+          // like the session machine: an unreachable server is tried again, 1 s later, for 30 s
+          const until = Date.now() + 30_000;
+          for (;;) {
+            r = await connect(c, { kind: 'resume', email, ticket: c.ticket, peerKey: c.peerKey });
+            if (r === 'ok' || r === 'ticket_refused' || Date.now() > until) break;
+            retries++;
+            await new Promise((res) => setTimeout(res, 1000));
+          }
+          if (r !== 'ok') c.state = 'failed';
+        } catch (e) {
+          r = e instanceof Error ? e.message : String(e);
+        }
+        if (r === 'ok') ok++;
+        else errors[r] = (errors[r] ?? 0) + 1;
+        if (++done % 2000 === 0 && m.progress) process.stderr.write(`    loadgen: ${done}/${list.length} logins, ${ok} ok, ${Math.round((performance.now() - t) / 1000)} s\n`);
+      });
+      return { ok, failed: list.length - ok, errors, retries, ms: performance.now() - t, at: Date.now() };
+    }
+    case 'resync': {
+      // after a ramp the clients are thousands of deltas behind (20 per probe): start over from
+      // the first roster page, `perTick` clients every 50 ms
+      const list = [...clients.values()].filter((c) => c.state === 'online');
+      const perTick = Number(m.perTick ?? 1000);
+      for (let i = 0; i < list.length; i += perTick) {
+        for (const c of list.slice(i, i + perTick)) {
+          c.sync = null;
+          startSync(c);
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      return { n: list.length };
+    }
+    case 'measure':
+      measuring = Boolean(m.on);
+      return {};
+    case 'reset':
+      reset();
+      return {};
+    case 'stats':
+      return snapshot();
+    case 'versions': {
+      // how many clients hold each (epoch, version): lets the driver wait for a settled roster
+      const counts: Record<string, number> = {};
+      for (const c of clients.values()) if (c.state === 'online') counts[`${c.epoch}:${c.version}:${c.sync ? 'sync' : 'idle'}`] = (counts[`${c.epoch}:${c.version}:${c.sync ? 'sync' : 'idle'}`] ?? 0) + 1;
+      return { counts };
+    }
+    case 'expect': {
+      for (const e of m.leaves as string[]) expectedLeaves.add(e);
+      return {};
+    }
+    case 'watch': {
+      const kind = m.kind === 'leave' ? 'leave' : 'join';
+      watches.set(kind + ':' + String(m.email), { kind, seen: new Set(), arrivals: [] });
+      return {};
+    }
+    case 'watched': {
+      const w = watches.get(String(m.kind) + ':' + String(m.email));
+      return { arrivals: w?.arrivals ?? [] };
+    }
+    case 'leave': {
+      // BYE from one of ours; resolves when sent
+      const c = clients.get(String(m.email));
+      if (!c || c.state !== 'online') throw new Error(`${String(m.email)} is not online here`);
+      const at = Date.now();
+      sendBody(c, { type: 'BYE' });
+      c.state = 'closed';
+      setTimeout(() => {
+        c.live = null;
+      }, 200);
+      return { at };
+    }
+    case 'assume': {
+      // after a settled ramp: every client at `version` holds the whole roster of `size` users
+      let n = 0;
+      for (const c of clients.values()) {
+        if (c.state === 'online' && c.version === Number(m.version) && c.sync === null) {
+          c.size = Number(m.size);
+          n++;
+        }
+      }
+      mode = 'full';
+      return { n };
+    }
+    case 'storm': {
+      // the server is about to be killed: from now on count the way back
+      stormSize = Number(m.size);
+      for (const c of clients.values()) {
+        c.stormed = true;
+        c.onlineAt = 0;
+        c.completeAt = 0;
+      }
+      return {};
+    }
+    case 'stormStats': {
+      const online: number[] = [];
+      const complete: number[] = [];
+      let failed = 0;
+      for (const c of clients.values()) {
+        if (!c.stormed) continue;
+        if (c.onlineAt > 0) online.push(c.onlineAt);
+        if (c.completeAt > 0) complete.push(c.completeAt);
+        if (c.state === 'failed') failed++;
+      }
+      return { online, complete, failed, total: clients.size, stormEpoch };
+    }
+    case 'plogin': {
+      // fresh password logins, `concurrency` at a time, for `seconds`: each on a new socket,
+      // then BYE. Counts the logins that ended in a session.
+      const emails = m.emails as string[];
+      const password = String(m.password);
+      const until = performance.now() + Number(m.seconds) * 1000;
+      let ok = 0;
+      let failed = 0;
+      const errors: Record<string, number> = {};
+      let next = 0;
+      const worker = async () => {
+        while (performance.now() < until) {
+          const email = emails[next++ % emails.length] as string;
+          const c = await makeClient(email, new Uint8Array(48));
+          const r = await connect(c, { kind: 'login', email, password, peerKey: c.peerKey });
+          if (r === 'ok') {
+            ok++;
+            sendBody(c, { type: 'BYE' });
+            await new Promise((res) => setTimeout(res, 50));
+          } else {
+            failed++;
+            errors[r] = (errors[r] ?? 0) + 1;
+          }
+          c.live = null;
+          await c.udp.close();
+        }
+      };
+      const t = performance.now();
+      await Promise.all(Array.from({ length: Number(m.concurrency ?? 8) }, worker));
+      return { ok, failed, errors, seconds: (performance.now() - t) / 1000 };
+    }
+    case 'stop': {
+      clearInterval(sweep);
+      await Promise.all([...clients.values()].map((c) => c.udp.close()));
+      setTimeout(() => process.exit(0), 10);
+      return {};
+    }
+    default:
+      throw new Error(`unknown command ${String(m.cmd)}`);
+  }
+});

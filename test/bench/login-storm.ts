@@ -1,0 +1,178 @@
+/**
+ * `login_storm` and `password_logins`.
+ *
+ *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--password-seconds 10] [--json]
+ *
+ * login_storm: N simulated clients (loadgen.ts) are online with complete rosters; the server is
+ * killed (SIGKILL) and started again on the same database and port. Every client resumes with
+ * its ticket, as a real one does: at once on the restarted server's STALE nudge, else when its
+ * watchdog fires. all_online_ms and roster_complete_ms run from the moment the restarted server
+ * listens to the last client back online, and to the last client whose roster is current
+ * again (the server's epoch, all N members, nothing left to page); failed_logins counts the
+ * clients not back within 60 s; probe_drift_p99_ms is how late, beyond the interval, the TRUCOs
+ * to clients already back arrived during the storm.
+ *
+ * password_logins: afterwards, fresh password logins (accounts hashed with the server's default
+ * scrypt parameters, so each login costs one real hash on the thread pool), 8 at a time for
+ * `--password-seconds`; logins per second and the probe drift of the N online clients meanwhile.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_SCRYPT } from '../../server/passwords.ts';
+import { BENCH_PASSWORD, prepareAccounts } from './accounts.ts';
+import { Histogram, load1, parseArgs, round, say, sleep, startWorker, table, type Worker } from './lib.ts';
+import { startBenchServer, type BenchServer } from './server.ts';
+
+export interface StormResult {
+  bench: 'login_storm';
+  clients: number;
+  all_online_ms: number;
+  roster_complete_ms: number;
+  failed_logins: number;
+  probe_drift_p99_ms: number;
+}
+
+export interface PasswordResult {
+  bench: 'password_logins';
+  password_logins_per_s: number;
+  probe_drift_p99_ms: number;
+}
+
+export interface StormDiag {
+  load1: number;
+  loginS: number;
+  spawnToReadyMs: number;
+  passwordFailed: number;
+  passwordErrors: Record<string, number>;
+}
+
+const PASSWORD_ACCOUNTS = 16;
+
+async function settle(shards: Worker[], timeoutMs: number): Promise<number | null> {
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until) {
+    const v = await Promise.all(shards.map((w) => w.ask<{ counts: Record<string, number> }>({ cmd: 'versions' })));
+    const merged: Record<string, number> = {};
+    for (const s of v) for (const [k, c] of Object.entries(s.counts)) merged[k] = (merged[k] ?? 0) + c;
+    const keys = Object.keys(merged);
+    if (keys.length === 1 && keys[0]?.endsWith(':idle')) return Number(keys[0].split(':')[1]);
+    await sleep(500);
+  }
+  return null;
+}
+
+async function drift(shards: Worker[]): Promise<number> {
+  const h = new Histogram(1, 10_000);
+  for (const s of await Promise.all(shards.map((w) => w.ask<{ drift: number[] }>({ cmd: 'stats' })))) h.merge(s.drift);
+  return h.quantile(0.99);
+}
+
+export async function runLoginStorm(opts: { clients: number; passwordSeconds?: number; perShard?: number; log?: (l: string) => void }): Promise<{ storm: StormResult; password: PasswordResult; diag: StormDiag }> {
+  const n = opts.clients;
+  const log = opts.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'truco-bench-storm-'));
+  const accounts = await prepareAccounts(dir, n);
+  const pw = await prepareAccounts(dir, PASSWORD_ACCOUNTS, { prefix: 'p', scrypt: DEFAULT_SCRYPT });
+  log(`  ${n} accounts with tickets (scrypt N=2^8), ${PASSWORD_ACCOUNTS} with the default N=2^15`);
+  let server: BenchServer = await startBenchServer({ dir });
+  const port = server.port;
+  const shards: Worker[] = [];
+  try {
+    const perShard = opts.perShard ?? 10_000;
+    const count = Math.max(1, Math.ceil(n / perShard));
+    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + PASSWORD_ACCOUNTS + 1024 }));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port, serverKey: server.key, mode: 'ramp' })));
+    const tl = performance.now();
+    const logins = await Promise.all(
+      shards.map((w, i) => w.ask<{ ok: number }>({ cmd: 'login', clients: accounts.filter((_, j) => j % count === i), concurrency: Math.ceil(48 / count), progress: true })),
+    );
+    const loginS = (performance.now() - tl) / 1000;
+    const online = logins.reduce((a, l) => a + l.ok, 0);
+    log(`  ${online}/${n} clients online in ${round(loginS)} s`);
+    await sleep(1000);
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'resync' })));
+    const version = await settle(shards, 60_000);
+    if (version === null) throw new Error('the clients never settled on one presence version');
+    // every client now holds the whole list at `version`: from here on they page like real clients
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'assume', version, size: online })));
+
+    // ---- the storm ------------------------------------------------------------------------------
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'storm', size: online })));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'reset' })));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'measure', on: true })));
+    await server.kill('SIGKILL');
+    const spawnAt = performance.now();
+    server = await startBenchServer({ dir, port });
+    const readyAt = Date.now();
+    const spawnToReadyMs = server.readyAt - spawnAt;
+    let last: { online: number[]; complete: number[]; failed: number } = { online: [], complete: [], failed: 0 };
+    const until = performance.now() + 60_000;
+    while (performance.now() < until) {
+      await sleep(250);
+      const s = await Promise.all(shards.map((w) => w.ask<{ online: number[]; complete: number[]; failed: number }>({ cmd: 'stormStats' })));
+      last = { online: s.flatMap((x) => x.online), complete: s.flatMap((x) => x.complete), failed: s.reduce((a, x) => a + x.failed, 0) };
+      if (last.complete.length + last.failed >= online && last.online.length + last.failed >= online) break;
+    }
+    await sleep(2000);
+    const stormDrift = await drift(shards);
+    const storm: StormResult = {
+      bench: 'login_storm',
+      clients: online,
+      all_online_ms: last.online.length === online ? Math.max(0, ...last.online) - readyAt : NaN,
+      roster_complete_ms: last.complete.length === online ? Math.max(0, ...last.complete) - readyAt : NaN,
+      failed_logins: online - last.online.length,
+      probe_drift_p99_ms: stormDrift,
+    };
+
+    // ---- password logins while everyone is online ------------------------------------------------
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'reset' })));
+    const seconds = opts.passwordSeconds ?? 10;
+    const r = await (shards[0] as Worker).ask<{ ok: number; failed: number; errors: Record<string, number>; seconds: number }>({
+      cmd: 'plogin',
+      emails: pw.map((a) => a.email),
+      password: BENCH_PASSWORD,
+      seconds,
+      concurrency: 8,
+    });
+    const password: PasswordResult = {
+      bench: 'password_logins',
+      password_logins_per_s: round(r.ok / r.seconds, 1),
+      probe_drift_p99_ms: await drift(shards),
+    };
+    return { storm, password, diag: { load1: load1(), loginS, spawnToReadyMs: round(spawnToReadyMs, 0), passwordFailed: r.failed, passwordErrors: r.errors } };
+  } finally {
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'stop' }, 10_000).catch(() => {})));
+    await Promise.all(shards.map((w) => w.kill()));
+    await server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function loginStormMain(argv: string[] = process.argv.slice(2)): Promise<[StormResult, PasswordResult]> {
+  const f = parseArgs(argv);
+  const json = f.has('json');
+  const clients = f.num('clients', 10_000);
+  say(json, `login_storm: ${clients} clients, load ${load1()}`);
+  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 10_000), log: (l) => say(json, l) });
+  if (json) {
+    process.stdout.write(JSON.stringify(storm) + '\n');
+    process.stdout.write(JSON.stringify(password) + '\n');
+  }
+  say(json, `  load ${diag.load1}; restarted server listening ${diag.spawnToReadyMs} ms after the spawn (not counted); password logins failed ${diag.passwordFailed} ${JSON.stringify(diag.passwordErrors)}`);
+  say(
+    json,
+    '\n' +
+      table([
+        { bench: 'login_storm', clients: storm.clients, 'all online ms': storm.all_online_ms, 'roster complete ms': storm.roster_complete_ms, failed: storm.failed_logins, 'drift p99 ms': storm.probe_drift_p99_ms },
+      ]) +
+      '\n\n' +
+      table([{ bench: 'password_logins', 'logins/s': password.password_logins_per_s, 'drift p99 ms': password.probe_drift_p99_ms }]),
+  );
+  return [storm, password];
+}
+
+if (import.meta.filename === process.argv[1]) {
+  await loginStormMain();
+  process.exit(0);
+}

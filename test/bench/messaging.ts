@@ -1,0 +1,146 @@
+/**
+ * `messaging`: two real clients (runtime/client.ts) on loopback, each in its own process, with
+ * the real server; against a raw node:dgram echo between two processes in the same run.
+ *
+ *   node --import tsx test/bench/messaging.ts [--n 500] [--burst 1000] [--runs 3] [--json]
+ *
+ * - rtt: `client.send()` of a 100-character message → its line turns `delivered` (the peer's
+ *   ACK came back): conversation machine, delivery engine, framing, ChaCha20-Poly1305 both ways,
+ *   UDP, the peer's reassembly and ACK. One message at a time, `--n` of them after a warm-up.
+ *   Raw: one datagram of the same size as the chat datagram, echoed.
+ * - throughput: `--burst` messages sent back to back (the delivery engine keeps its 64-datagram
+ *   window full), acknowledged messages per second. Raw: the echo with 64 datagrams in flight.
+ * Each figure is the median of `--runs` runs.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createChatClient, type ChatClient } from '../../runtime/client.ts';
+import { load1, median, parseArgs, quantile, round, say, startWorker, table } from './lib.ts';
+import { rawEcho } from './raw-echo.ts';
+import { startBenchServer } from './server.ts';
+
+export interface MessagingResult {
+  bench: 'messaging';
+  rtt_p50_us: number;
+  rtt_p99_us: number;
+  raw_rtt_p50_us: number;
+  msgs_per_s: number;
+  raw_msgs_per_s: number;
+  rtt_ratio: number;
+  throughput_ratio: number;
+}
+
+const TEXT = 'x'.repeat(100);
+/** a 100-byte message in one CHAT datagram: 18-byte peer header, 18-byte CHAT header, 16-byte tag */
+const CHAT_DATAGRAM = 100 + 18 + 18 + 16;
+const PASSWORD = 'bench password 1234';
+
+export async function runMessaging(opts: { n?: number; burst?: number; runs?: number; log?: (l: string) => void } = {}): Promise<MessagingResult> {
+  const n = opts.n ?? 500;
+  const burst = opts.burst ?? 1000;
+  const runs = opts.runs ?? 3;
+  const log = opts.log ?? (() => {});
+  const dir = mkdtempSync(join(tmpdir(), 'truco-bench-messaging-'));
+
+  // ---- the physical limit first, with nothing else running --------------------------------------
+  const raw = await rawEcho();
+  const rawP50: number[] = [];
+  for (let r = 0; r < runs; r++) rawP50.push(quantile(await raw.rttUs({ n, size: CHAT_DATAGRAM }), 0.5));
+  const rawMsgs = await raw.pairsPerS({ seconds: 2, window: 64, size: CHAT_DATAGRAM, runs });
+  await raw.stop();
+
+  const server = await startBenchServer({ dir });
+  const peer = startWorker('chat-peer.ts');
+  let a: ChatClient | null = null;
+  try {
+    await peer.ask({ cmd: 'start', host: '127.0.0.1', port: server.port, email: 'b@bench.test', password: PASSWORD, dataDir: join(dir, 'b') });
+    a = await createChatClient({ server: { host: '127.0.0.1', port: server.port }, dataDir: join(dir, 'a') });
+    const me = a;
+    me.signUp('a@bench.test', PASSWORD);
+    await me.waitFor((s) => s.matches('online') && s.context.roster.members.has('b@bench.test'), 30_000);
+    me.openConversation('b@bench.test');
+    await me.waitFor(() => me.conversations().get('b@bench.test')?.canSend === true, 10_000);
+
+    // each waiting message's line, by its index in the conversation (lines are only appended)
+    const waiting = new Map<string, { index: number; resolve: () => void }>();
+    me.subscribeConversations((all) => {
+      if (waiting.size === 0) return;
+      const lines = all.get('b@bench.test')?.lines ?? [];
+      for (const [id, w] of waiting) {
+        const l = lines[w.index];
+        if (l?.kind === 'message' && l.id === id && l.state === 'delivered') {
+          waiting.delete(id);
+          w.resolve();
+        }
+      }
+    });
+    const sendOne = (): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const r = me.send('b@bench.test', TEXT);
+        if (r.isErr()) return reject(new Error(`send: ${r.error.reason}`));
+        const lines = me.conversations().get('b@bench.test')?.lines ?? [];
+        waiting.set(r.value, { index: lines.length - 1, resolve });
+      });
+
+    const p50: number[] = [];
+    const p99: number[] = [];
+    const rates: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      for (let i = 0; i < 100; i++) await sendOne();
+      const samples: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        await sendOne();
+        samples.push((performance.now() - t) * 1000);
+      }
+      p50.push(quantile(samples, 0.5));
+      p99.push(quantile(samples, 0.99));
+      const t = performance.now();
+      await Promise.all(Array.from({ length: burst }, () => sendOne()));
+      rates.push(burst / ((performance.now() - t) / 1000));
+      log(`  run ${r + 1}: rtt p50 ${round(p50[r] ?? NaN, 0)} µs, p99 ${round(p99[r] ?? NaN, 0)} µs, ${round(rates[r] ?? NaN, 0)} msgs/s`);
+    }
+    const rttP50 = median(p50);
+    const rawRtt = median(rawP50);
+    const msgs = median(rates);
+    return {
+      bench: 'messaging',
+      rtt_p50_us: round(rttP50, 0),
+      rtt_p99_us: round(median(p99), 0),
+      raw_rtt_p50_us: round(rawRtt, 0),
+      msgs_per_s: round(msgs, 0),
+      raw_msgs_per_s: round(rawMsgs, 0),
+      rtt_ratio: round(rttP50 / rawRtt, 2),
+      throughput_ratio: round(msgs / rawMsgs, 3),
+    };
+  } finally {
+    await a?.stop();
+    await peer.kill();
+    await server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function messagingMain(argv: string[] = process.argv.slice(2)): Promise<MessagingResult> {
+  const f = parseArgs(argv);
+  const json = f.has('json');
+  say(json, `messaging: load ${load1()}`);
+  const r = await runMessaging({ n: f.num('n', 500), burst: f.num('burst', 1000), runs: f.num('runs', 3), log: (l) => say(json, l) });
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  say(
+    json,
+    '\n' +
+      table([
+        { what: 'rtt p50 µs', truco: r.rtt_p50_us, raw: r.raw_rtt_p50_us, ratio: r.rtt_ratio },
+        { what: 'rtt p99 µs', truco: r.rtt_p99_us, raw: '', ratio: '' },
+        { what: 'msgs/s', truco: r.msgs_per_s, raw: r.raw_msgs_per_s, ratio: r.throughput_ratio },
+      ]),
+  );
+  return r;
+}
+
+if (import.meta.filename === process.argv[1]) {
+  await messagingMain();
+  process.exit(0);
+}

@@ -1,0 +1,88 @@
+/**
+ * The real server process for the benches (`server/main.ts` through tsx), on 127.0.0.1, logging
+ * only warnings (a line per login would be the bench measuring its own log). `nodeFlags` adds
+ * flags such as `--cpu-prof`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseKeyFile } from '../../runtime/crypto/keyfile.ts';
+import { ROOT } from './lib.ts';
+
+export interface BenchServer {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  /** the server's static public key (raw 32 bytes, base64) */
+  key: string;
+  /** performance.now() when it printed its address */
+  readyAt: number;
+  stderr(): string;
+  /** how many log lines of each event so far (with `logLevel: 'info'`) */
+  events(): Record<string, number>;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function startBenchServer(opts: { dir: string; port?: number; intervalMs?: number; nodeFlags?: string[]; env?: NodeJS.ProcessEnv; logLevel?: string }): Promise<BenchServer> {
+  const args = [
+    ...(opts.nodeFlags ?? []),
+    '--import',
+    'tsx',
+    join(ROOT, 'server/main.ts'),
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(opts.port ?? 0),
+    '--db',
+    join(opts.dir, 'server.db'),
+    '--interval',
+    String(opts.intervalMs ?? 1000),
+    '--log-level',
+    opts.logLevel ?? 'warn',
+  ];
+  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const events: Record<string, number> = {};
+  let partial = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    const text = partial + d.toString();
+    const lines = text.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const m = /"event":"([^"]+)"/.exec(line);
+      if (m?.[1]) events[m[1]] = (events[m[1]] ?? 0) + 1;
+      if (!m || !/^(session\.opened|session\.closed|user\.left|liveness\.)/.test(m[1] ?? '')) err = (err + line + '\n').slice(-200_000);
+    }
+  });
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const m = /listening on [\d.]+:(\d+)/.exec(out);
+    if (m) {
+      const readyAt = performance.now();
+      const key = parseKeyFile('server.key', readFileSync(join(opts.dir, 'server.key'), 'utf8'));
+      if (key.isErr()) throw new Error('cannot read the server key');
+      return {
+        proc,
+        pid: proc.pid as number,
+        port: Number(m[1]),
+        key: Buffer.from(key.value.publicKey).toString('base64'),
+        readyAt,
+        stderr: () => err,
+        events: () => ({ ...events }),
+        async kill(signal: NodeJS.Signals = 'SIGKILL') {
+          if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+          await exited;
+        },
+      };
+    }
+    if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}: ${err}`);
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start: ${out} ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
