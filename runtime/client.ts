@@ -27,6 +27,7 @@ import type { Split } from './crypto/noise.ts';
 import { DEFAULT_TIMING, HandshakeDesk, type Timing } from './handshake.ts';
 import { checkServerKey, fingerprint, lookupServerKey, rememberServerKey } from './known-servers.ts';
 import { silentLogger, type Logger } from './log.ts';
+import { sameToken } from './crypto/reset.ts';
 import { ensureDir } from './paths.ts';
 import { bindUdp, formatAddress, sameAddress, toAddress, type Udp } from './udp.ts';
 import { decodeBody, encodeBody } from './wire/body.ts';
@@ -129,6 +130,8 @@ interface Live {
   sid: number;
   cipher: SessionCipher;
   ticket: Uint8Array;
+  /** what a genuine STALE for this session carries */
+  resetToken: Uint8Array;
   email: string;
 }
 
@@ -215,7 +218,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
           epoch: result.epoch,
           address: result.address,
         };
-        live = { sid: result.sid, cipher: createSession(clientKeys(split)), ticket: result.ticket, email };
+        live = { sid: result.sid, cipher: createSession(clientKeys(split)), ticket: result.ticket, resetToken: result.resetToken, email };
         ticket = result.ticket;
         if (peerKeys) hub.start(peerKeys, email);
         return { ok: true, session, email };
@@ -423,8 +426,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       return;
     }
     if (m.type === 'STALE') {
-      if (live && m.sid === live.sid) actor.send({ type: 'SERVER.STALE' });
-      else drop('stale.other');
+      // believed only with the reset token the server gave this session (PROTOCOL.md §2.6)
+      if (live && m.sid === live.sid && sameToken(m.token, live.resetToken)) actor.send({ type: 'SERVER.STALE' });
+      else drop(live && m.sid === live.sid ? 'stale.forged' : 'stale.other');
       return;
     }
     if (m.type !== 'SESSION') return drop('wire.direction');

@@ -16,6 +16,7 @@ import * as aead from '../runtime/crypto/aead.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
 import { respond } from '../runtime/crypto/noise.ts';
 import { createSession, HANDSHAKE_COUNTER, serverKeys, type SessionCipher } from '../runtime/crypto/session.ts';
+import { resetKeyOf, resetToken } from '../runtime/crypto/reset.ts';
 import { CookieJar, TOKEN_LIFETIME_MS } from '../runtime/crypto/token.ts';
 import type { Logger } from '../runtime/log.ts';
 import { bindUdp, formatAddress, sameAddress, type Udp } from '../runtime/udp.ts';
@@ -107,6 +108,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 export async function startHost(opts: HostOptions): Promise<Host> {
   const now = opts.now ?? Date.now;
   const log = opts.logger;
+  // a STALE carries a token only this server's static key can make (PROTOCOL.md §2.6)
+  const resetKey = resetKeyOf(opts.key);
   const udp = await bindUdp({ host: opts.host, port: opts.port, recvBufferSize: 8 << 20, sendBufferSize: 8 << 20 });
   const journal: PresenceJournal | null = opts.presenceFile ? openPresenceJournal(opts.presenceFile, { now }) : null;
   const epoch = journal?.epoch ?? randomInt(0, 0xffffffff);
@@ -243,7 +246,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const NUDGES_PER_TICK = 50;
     const nudge = () => {
       nudgeTimer = null;
-      for (const n of nudges.splice(0, NUDGES_PER_TICK)) udp.send(encodeStale(n.sid), n.address);
+      for (const n of nudges.splice(0, NUDGES_PER_TICK)) udp.send(encodeStale(n.sid, resetToken(resetKey, n.sid)), n.address);
       if (nudges.length > 0) nudgeTimer = setTimeout(nudge, 50);
     };
     nudge();
@@ -587,7 +590,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     // (a resumed or re-logged user who was suspect is made alive again by the registry)
     registry.send({ type: 'USER.JOIN', member });
     log.info('session.opened', { email, how, address: formatAddress(from), sid: s.sid });
-    return { status: 'session', sid: s.sid, ticket, intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
+    return { status: 'session', sid: s.sid, ticket, resetToken: resetToken(resetKey, s.sid), intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
   }
 
   // ---- session datagrams ------------------------------------------------------------
@@ -599,7 +602,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     staleRefill = t;
     if (staleBudget < 1) return drop('stale.budget');
     staleBudget--;
-    udp.send(encodeStale(sid), to);
+    udp.send(encodeStale(sid, resetToken(resetKey, sid)), to);
   }
 
   let sortedCache: { version: number; members: Member[] } | null = null;

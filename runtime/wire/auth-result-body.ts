@@ -1,11 +1,12 @@
 /**
  * AUTH_RESULT body (sealed inside AUTH_RESULT): `status u8` then, for
- * OK_SESSION `sid u32 | ticket (48) | interval ms u32 | misses u8 | epoch u32 | address`,
+ * OK_SESSION `sid u32 | ticket (48) | reset token (16) | interval ms u32 | misses u8 | epoch u32 |
+ * address`,
  * for WEAK_PASSWORD `min length u8`, for RATE_LIMITED `retry after s u16`.
  */
 
 import type { Result } from 'neverthrow';
-import { AuthStatus, TICKET_SIZE } from './constants.ts';
+import { AuthStatus, RESET_TOKEN_SIZE, TICKET_SIZE } from './constants.ts';
 import { decodeWith, encodeWith, type Reader, type Writer } from './buffer.ts';
 import { readAddress, writeAddress } from './address.ts';
 import { MAX_AUTH_RESULT } from './auth-result.ts';
@@ -42,6 +43,7 @@ export function writeAuthResult(w: Writer, result: AuthResult): void {
     case 'session':
       w.u32(result.sid, 'sid');
       w.bytes(result.ticket, TICKET_SIZE, 'ticket');
+      w.bytes(result.resetToken, RESET_TOKEN_SIZE, 'resetToken');
       w.u32(result.intervalMs, 'intervalMs');
       w.u8(result.misses, 'misses');
       w.u32(result.epoch, 'epoch');
@@ -69,11 +71,12 @@ export function readAuthResult(r: Reader): AuthResult {
     case 'session': {
       const sid = r.u32('sid');
       const ticket = r.copy(TICKET_SIZE, 'ticket');
+      const resetToken = r.copy(RESET_TOKEN_SIZE, 'resetToken');
       const intervalMs = r.u32('intervalMs');
       const misses = r.u8('misses');
       const epoch = r.u32('epoch');
       const address = readAddress(r);
-      return { status, sid, ticket, intervalMs, misses, epoch, address };
+      return { status, sid, ticket, resetToken, intervalMs, misses, epoch, address };
     }
     case 'weak_password':
       return { status, minLength: r.u8('minLength') };

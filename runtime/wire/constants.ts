@@ -5,6 +5,8 @@ export const MAX_DATAGRAM = 1200;
 export const HELLO_SIZE = 256;
 export const TOKEN_SIZE = 132;
 export const TICKET_SIZE = 48;
+/** the stateless reset token a STALE carries (runtime/crypto/reset.ts) */
+export const RESET_TOKEN_SIZE = 16;
 /** KEY_REQ is padded so the KEY answer (34 bytes) is never larger than the request. */
 export const KEY_REQ_SIZE = 64;
 export const KEY_SIZE = 32;

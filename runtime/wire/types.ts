@@ -36,7 +36,7 @@ export interface SessionSealed {
   /** the 14-byte clear header, used as associated data */
   aad: Uint8Array;
 }
-export interface Stale { type: 'STALE'; sid: number }
+export interface Stale { type: 'STALE'; sid: number; token: Uint8Array }
 /** Asks the server for its static public key (trust on first use). */
 export interface KeyReq { type: 'KEY_REQ' }
 /** The server's static X25519 public key, unauthenticated: pinned on first use. */
@@ -66,6 +66,8 @@ export type AuthResult =
       status: 'session';
       sid: number;
       ticket: Uint8Array;
+      /** the token a genuine STALE for this session will carry (PROTOCOL.md §2.6) */
+      resetToken: Uint8Array;
       intervalMs: number;
       misses: number;
       epoch: number;

@@ -159,6 +159,33 @@ describe('client sessions over real UDP with the real server process', () => {
     }
   });
 
+  it('a STALE naming the session but without its reset token is dropped; the client stays online', async () => {
+    await boot();
+    const proxy = await startProxy(server.host, server.port);
+    try {
+      const a = await pool.make({ port: proxy.port });
+      await signUpOnline(a, 'stale@example.com');
+      const sid = a.getSnapshot().context.session!.sid;
+      const states: string[] = [];
+      a.subscribe((s) => states.push(JSON.stringify(s.value)));
+      for (let i = 0; i < 50; i++) {
+        const forged = Buffer.alloc(22);
+        forged[0] = 1;
+        forged[1] = 0x17;
+        forged.writeUInt32BE(sid, 2);
+        randomBytes(16).copy(forged, 6);
+        proxy.injectDown(a.address.port, forged);
+      }
+      await a.waitFor(() => (a.stats.dropped['stale.forged'] ?? 0) >= 50, 3000);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(states.some((x) => x.includes('reconnecting'))).toBe(false);
+      expect(a.getSnapshot().matches('online')).toBe(true);
+      expect(a.getSnapshot().context.session!.sid).toBe(sid);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a canary password never appears on the wire, in the database or in the logs', async () => {
     const dir = tempDir();
     await boot({ dir });

@@ -126,6 +126,7 @@ export const authResult: fc.Arbitrary<AuthResult> = fc.oneof(
     status: fc.constant('session' as const),
     sid: u32,
     ticket,
+    resetToken: fc.uint8Array({ minLength: 16, maxLength: 16 }),
     intervalMs: u32,
     misses: u8,
     epoch: u32,

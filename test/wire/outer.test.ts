@@ -54,7 +54,7 @@ const datagram: fc.Arbitrary<Sample> = fc.oneof<fc.Arbitrary<Sample>[]>(
     decoded: { type: 'SESSION', code, sid, counter, sealed: s, aad: encodeSessionHeader(code, sid, counter) },
     min: 30,
   })),
-  u32.map((sid): Sample => ({ wire: encodeStale(sid), decoded: { type: 'STALE', sid }, min: 6 })),
+  fc.tuple(u32, fc.uint8Array({ minLength: 16, maxLength: 16 })).map(([sid, token]): Sample => ({ wire: encodeStale(sid, token), decoded: { type: 'STALE', sid, token }, min: 22 })),
 );
 
 /** Fixed-size types: one more byte is 'trailing'. */
@@ -77,7 +77,7 @@ describe('outer datagrams', () => {
     expect(encodeAuth(new Uint8Array(132), new Uint8Array(16))._unsafeUnwrap().length).toBe(150);
     expect(authAad(new Uint8Array(132)).length).toBe(134);
     expect(Array.from(AUTH_RESULT_AAD)).toEqual([1, 4]);
-    expect(encodeStale(7)).toEqual(Uint8Array.of(1, 0x17, 0, 0, 0, 7));
+    expect(encodeStale(7, new Uint8Array(16).fill(9))).toEqual(Uint8Array.of(1, 0x17, 0, 0, 0, 7, ...new Array<number>(16).fill(9)));
     expect(encodeSessionHeader(Type.TRUCO, 0x01020304, (1n << 64n) - 1n)).toEqual(
       Uint8Array.of(1, 0x10, 1, 2, 3, 4, 255, 255, 255, 255, 255, 255, 255, 255),
     );

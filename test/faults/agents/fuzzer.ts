@@ -1,22 +1,21 @@
 /**
  * Sends COUNT mutated and random datagrams (test/faults/lib/mutator.ts over the captures in
  * SEEDS) to HOST:PORT at RATE per second from SOURCES sockets.
- *   node --import tsx fuzzer.ts HOST PORT COUNT RATE SEED SEEDS SOURCES [SIDS] [EXCLUDE_STALE_SIDS]
- * SIDS: comma-separated session ids to aim at; EXCLUDE_STALE_SIDS: never send a well-formed
- * STALE naming these (the unauthenticated restart hint, accepted by design).
- * Prints {"ev":"progress","sent"} every second and {"ev":"done","sent","excluded","stateless","ms"},
+ *   node --import tsx fuzzer.ts HOST PORT COUNT RATE SEED SEEDS SOURCES [SIDS]
+ * SIDS: comma-separated session ids to aim at (nothing is exempt: even a STALE naming one needs
+ * the session's reset token, PROTOCOL.md §2.6).
+ * Prints {"ev":"progress","sent"} every second and {"ev":"done","sent","stateless","ms"},
  * `stateless` counting the well-formed HELLO / KEY_REQ a server answers without keeping anything.
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { decodeOuter } from '../../../runtime/wire/outer.ts';
-import { createMutator, isStaleFor, unpackDatagrams } from '../lib/mutator.ts';
+import { createMutator, unpackDatagrams } from '../lib/mutator.ts';
 
-const [host = '127.0.0.1', port = '0', count = '1000', rate = '10000', seed = '1', seeds = '', sources = '16', sidsArg = '', excludeArg = ''] = process.argv.slice(2);
+const [host = '127.0.0.1', port = '0', count = '1000', rate = '10000', seed = '1', seeds = '', sources = '16', sidsArg = ''] = process.argv.slice(2);
 const out = (o: Record<string, unknown>) => process.stdout.write(JSON.stringify({ t: Date.now(), ...o }) + '\n');
 const parseSids = (s: string) => s.split(',').filter(Boolean).map(Number);
 const sids = parseSids(sidsArg);
-const exclude = parseSids(excludeArg);
 const captures = seeds ? unpackDatagrams(readFileSync(seeds)) : [];
 const mutator = createMutator(captures, { seed: Number(seed), sids });
 
@@ -32,7 +31,6 @@ for (let i = 0; i < Number(sources); i++) {
 const total = Number(count);
 const perSec = Number(rate);
 let sent = 0;
-let excluded = 0;
 let stateless = 0;
 const t0 = performance.now();
 let lastReport = t0;
@@ -41,11 +39,7 @@ await new Promise<void>((resolve) => {
     const now = performance.now();
     const due = Math.min(total, Math.ceil(((now - t0) / 1000) * perSec));
     while (sent < due) {
-      let d = mutator.next();
-      while (exclude.length && isStaleFor(d, exclude)) {
-        excluded++;
-        d = mutator.next();
-      }
+      const d = mutator.next();
       const o = decodeOuter(d);
       if (o.isOk() && (o.value.type === 'HELLO' || o.value.type === 'KEY_REQ')) stateless++;
       socks[sent % socks.length]!.send(d, Number(port), host);
@@ -61,6 +55,6 @@ await new Promise<void>((resolve) => {
   tick();
 });
 await new Promise((r) => setTimeout(r, 200));
-out({ ev: 'done', sent, excluded, stateless, ms: Math.round(performance.now() - t0) });
+out({ ev: 'done', sent, stateless, ms: Math.round(performance.now() - t0) });
 for (const s of socks) s.close();
 process.exit(0);

@@ -212,10 +212,3 @@ export function unpackDatagrams(raw: Buffer): Buffer[] {
   }
   return out;
 }
-
-/** Is this a well-formed STALE naming one of `sids`? (an unauthenticated hint by design) */
-export function isStaleFor(b: Uint8Array, sids: readonly number[]): boolean {
-  if (b.length !== 6 || b[0] !== VERSION || b[1] !== Type.STALE) return false;
-  const sid = (((b[2] ?? 0) << 24) | ((b[3] ?? 0) << 16) | ((b[4] ?? 0) << 8) | (b[5] ?? 0)) >>> 0;
-  return sids.includes(sid);
-}
