@@ -20,11 +20,12 @@ export function parseFlags<T extends Record<string, { type: 'string' | 'boolean'
   }
 }
 
-export function intFlag(name: string, raw: string | undefined, def: number, min: number, max: number): Result<number, FlagError> {
+/** `label` names where the value came from in errors: the flag (default) or an environment variable. */
+export function intFlag(name: string, raw: string | undefined, def: number, min: number, max: number, label = `--${name}`): Result<number, FlagError> {
   if (raw === undefined) return ok(def);
-  if (!/^\d+$/.test(raw)) return fail(`--${name} must be a whole number, got "${raw}"`);
+  if (!/^\d+$/.test(raw)) return fail(`${label} must be a whole number, got "${raw}"`);
   const n = Number(raw);
-  if (n < min || n > max) return fail(`--${name} must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max) return fail(`${label} must be between ${min} and ${max}, got ${n}`);
   return ok(n);
 }
 

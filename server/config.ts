@@ -61,9 +61,11 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const v = parsed.value.values;
   if (v.help) return ok('help');
   const str = (k: string) => v[k] as string | undefined;
+  // an error names where the bad value came from: the flag, or the environment variable
   const host = str('host') ?? env.TRUCO_HOST ?? '0.0.0.0';
-  if (!normalizeHost(host)) return err({ type: 'FlagError', message: `--host must be an IPv4 or IPv6 address, got "${host}"` });
-  const port = intFlag('port', str('port') ?? env.TRUCO_PORT, DEFAULT_PORT, 0, 65535);
+  const hostLabel = str('host') !== undefined ? '--host' : 'TRUCO_HOST';
+  if (!normalizeHost(host)) return err({ type: 'FlagError', message: `${hostLabel} must be an IPv4 or IPv6 address, got "${host}"` });
+  const port = intFlag('port', str('port') ?? env.TRUCO_PORT, DEFAULT_PORT, 0, 65535, str('port') !== undefined ? '--port' : 'TRUCO_PORT');
   const interval = intFlag('interval', str('interval'), 1000, 50, 60_000);
   const misses = intFlag('misses', str('misses'), 3, 1, 100);
   const suspectProbes = intFlag('suspect-probes', str('suspect-probes'), 10, 1, 100);
@@ -74,7 +76,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const level = str('log-level') ?? 'info';
   if (!isLevel(level)) return err({ type: 'FlagError', message: `--log-level must be one of ${LEVELS.join(', ')}, got "${level}"` });
   const db = str('db') ?? env.TRUCO_DB ?? join(defaultDataDir(env), 'server.db');
-  if (db.trim() === '') return err({ type: 'FlagError', message: '--db must not be empty' });
+  if (db.trim() === '') return err({ type: 'FlagError', message: `${str('db') !== undefined ? '--db' : 'TRUCO_DB'} must not be empty` });
   const inspect = parseInspect(str('inspect'), str('inspect-host'));
   if (inspect.isErr()) return err(inspect.error);
   return ok({

@@ -63,7 +63,7 @@ export function parseClientArgs(argv: string[], env: NodeJS.ProcessEnv = process
 
   const serverText = (str('server') ?? env.TRUCO_SERVER ?? DEFAULT_SERVER).trim();
   const server = parseHostPort(serverText, DEFAULT_PORT);
-  if (server.isErr()) return fail(`--server: ${server.error.message}`);
+  if (server.isErr()) return fail(`${str('server') !== undefined ? '--server' : 'TRUCO_SERVER'}: ${server.error.message}`);
 
   let lang: Lang = langFromEnv(env);
   const rawLang = str('lang');

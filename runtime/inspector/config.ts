@@ -39,7 +39,7 @@ const fail = (message: string): Result<never, FlagError> => err({ type: 'FlagErr
 /**
  * Rewrites `--inspect` so node's parseArgs can read it as a string option with an optional
  * value: `--inspect 0` and `--inspect stately` become `--inspect=0` / `--inspect=stately`, a bare
- * `--inspect` becomes `--inspect=`. Other arguments pass through.
+ * `--inspect` becomes `--inspect=<BARE>`. Other arguments pass through.
  */
 export function normalizeInspectArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -57,10 +57,13 @@ export function normalizeInspectArgv(argv: readonly string[]): string[] {
     if (next !== undefined && (/^\d+$/.test(next) || /^stately(:\d+)?$/.test(next))) {
       out.push(`--inspect=${next}`);
       i++;
-    } else out.push('--inspect=');
+    } else out.push(`--inspect=${BARE}`);
   }
   return out;
 }
+
+/** what a bare `--inspect` becomes (a value nobody types), told apart from an empty `--inspect=` */
+const BARE = '\u0000default';
 
 /** The parseArgs options for the two flags. */
 export const INSPECT_FLAGS = {
@@ -76,7 +79,8 @@ export function parseInspect(value: string | undefined, host: string | undefined
   }
   const bind = host ?? '127.0.0.1';
   if (host !== undefined && !normalizeHost(host)) return fail(`--inspect-host must be an IPv4 or IPv6 address, got "${host}"`);
-  if (value === '') return ok({ mode: 'offline', port: undefined, host: bind });
+  if (value === BARE) return ok({ mode: 'offline', port: undefined, host: bind });
+  if (value === '') return fail('--inspect= needs a value: a port number, "stately" or "stately:PORT" (or --inspect alone for the default)');
   if (/^\d+$/.test(value)) {
     const port = Number(value);
     if (port > 65535) return fail(`--inspect port must be between 0 and 65535, got ${port}`);

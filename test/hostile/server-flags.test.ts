@@ -20,7 +20,7 @@ const BAD: Record<string, Bad[]> = {
     { argv: ['--host', '256.0.0.1'], says: /--host .*"256\.0\.0\.1"/ },
     { argv: ['--host', '1.2.3'], says: /--host .*"1\.2\.3"/ },
     { argv: ['--host', ''], says: /--host .*""/ },
-    { argv: [], env: { TRUCO_HOST: 'example.org' }, says: /host .*"example\.org"/ },
+    { argv: [], env: { TRUCO_HOST: 'example.org' }, says: /^TRUCO_HOST must be .*"example\.org"/ },
   ],
   port: [
     { argv: ['--port', '65536'], says: /--port must be between 0 and 65535, got 65536/ },
@@ -32,12 +32,12 @@ const BAD: Record<string, Bad[]> = {
     { argv: ['--port=-1'], says: /--port .*"-1"/ },
     { argv: ['--port', '-1'], says: /--port/ },
     { argv: ['--port'], says: /--port.*missing/ },
-    { argv: [], env: { TRUCO_PORT: 'eighty' }, says: /port .*"eighty"/ },
+    { argv: [], env: { TRUCO_PORT: 'eighty' }, says: /^TRUCO_PORT must be .*"eighty"/ },
   ],
   db: [
     { argv: ['--db', ''], says: /--db must not be empty/ },
     { argv: ['--db', '   '], says: /--db must not be empty/ },
-    { argv: [], env: { TRUCO_DB: '' }, says: /db must not be empty/ },
+    { argv: [], env: { TRUCO_DB: '' }, says: /^TRUCO_DB must not be empty/ },
   ],
   interval: [
     { argv: ['--interval', '49'], says: /--interval must be between 50 and 60000, got 49/ },

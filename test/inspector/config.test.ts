@@ -39,6 +39,7 @@ describe('--inspect and --inspect-host', () => {
   });
 
   it('rejects bad values with clear messages', () => {
+    expect(inspectOf('--inspect=')).toMatch(/--inspect= needs a value: a port number/);
     expect(inspectOf('--inspect=foo')).toMatch(/--inspect takes a port number, "stately" or "stately:PORT", got "foo"/);
     expect(inspectOf('--inspect=70000')).toMatch(/between 0 and 65535/);
     expect(inspectOf('--inspect=stately:0')).toMatch(/between 1 and 65535/);
@@ -48,7 +49,7 @@ describe('--inspect and --inspect-host', () => {
 
   it('rewrites argv only around --inspect', () => {
     expect(normalizeInspectArgv(['--port', '1', '--inspect', '5', '--x'])).toEqual(['--port', '1', '--inspect=5', '--x']);
-    expect(normalizeInspectArgv(['--inspect'])).toEqual(['--inspect=']);
+    expect(normalizeInspectArgv(['--inspect'])).toEqual(['--inspect=\u0000default']);
     expect(normalizeInspectArgv(['--', '--inspect'])).toEqual(['--', '--inspect']);
     expect(parseInspect(undefined, undefined).isOk()).toBe(true);
   });

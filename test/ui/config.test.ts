@@ -50,6 +50,10 @@ describe('client command line', () => {
     expect(message(['--inspect=nope'])).toMatch(/--inspect takes a port number/);
     expect(message(['--log-level', 'loud'])).toMatch(/--log-level must be one of/);
     expect(message(['--data', ''])).toBe('--data must not be empty');
+    expect(message(['--inspect='])).toMatch(/--inspect= needs a value/);
+    // a bad environment variable is named as such, not as a flag
+    const fromEnv = parse([], { ...env, TRUCO_SERVER: 'host:99999' });
+    expect(fromEnv.isErr() && fromEnv.error.message).toMatch(/^TRUCO_SERVER: port must be 1-65535/);
   });
 
   it('--help, and a valid --server-key', () => {
