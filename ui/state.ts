@@ -97,7 +97,9 @@ export type Hit =
   | { kind: 'peer'; peer: string }
   | { kind: 'chat' }
   | { kind: 'input' }
-  | { kind: 'button'; which: 'login' | 'signup' };
+  | { kind: 'button'; which: 'login' | 'signup' }
+  /** a login field (its label or its text): focuses it */
+  | { kind: 'field'; which: 'email' | 'password' };
 
 export type Cmd =
   | { type: 'login'; email: string; password: string }
@@ -488,6 +490,9 @@ export function onClick(ui: UiState, hit: Hit, ctx: Ctx): Step {
   if (screen === 'login' && hit.kind === 'button') {
     return submitLogin({ ...ui, login: { ...ui.login, focus: hit.which === 'login' ? 2 : 3 } }, ctx, hit.which === 'signup');
   }
+  if (screen === 'login' && hit.kind === 'field') {
+    return { ui: { ...ui, login: { ...ui.login, focus: hit.which === 'email' ? 0 : 1 } }, cmds: [] };
+  }
   if (screen !== 'main') return { ui, cmds: [] };
   switch (hit.kind) {
     case 'tab':
@@ -498,6 +503,7 @@ export function onClick(ui: UiState, hit: Hit, ctx: Ctx): Step {
       return { ui: { ...ui, focus: 'input' }, cmds: [] };
     case 'chat':
     case 'button':
+    case 'field':
       return { ui, cmds: [] };
   }
 }

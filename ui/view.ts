@@ -502,7 +502,9 @@ function loginScreen(v: ViewInput, hits: HitBox[]): Region[] {
   body.push([]);
   const framed = body.map((l) => [seg('  '), ...fitLine(l, inner), seg('  ')]);
   const box = boxRegion('login', v, W, framed);
-  // buttons are clickable too
+  // the fields (label and text) and the buttons are clickable too
+  hits.push({ left: box.left + 2, top: box.top + 4, width: inner, height: 1, hit: { kind: 'field', which: 'email' } });
+  hits.push({ left: box.left + 2, top: box.top + 5, width: inner, height: 1, hit: { kind: 'field', which: 'password' } });
   const by = box.top + 7;
   const bx = box.left + 2 + labelW;
   hits.push({ left: bx, top: by, width: strWidth(`[ ${t.logIn} ]`), height: 1, hit: { kind: 'button', which: 'login' } });

@@ -28,9 +28,38 @@ function client(name: string, dir: string, extra: string[] = [], size: { cols?: 
   return t;
 }
 
-/** Fills the login form: email, password, then Enter on a field (log in) or on the Sign up button. */
-async function submit(t: Term, email: string | null, password: string, how: 'login' | 'signup'): Promise<void> {
+/**
+ * Clicks the first cell of `text` on the screen (SGR mouse reports, 1-based), press and release
+ * as separate reads the way a terminal sends them: blessed takes one read as one event, so a
+ * report sharing a read with keys typed a moment before would be lost (no person is that fast).
+ */
+async function clickText(t: Term, text: string): Promise<void> {
+  const lines = t.lines();
+  const y = lines.findIndex((l) => l.includes(text));
+  expect(y, `"${text}" on screen\n${t.dump()}`).toBeGreaterThanOrEqual(0);
+  const x = (lines[y] ?? '').indexOf(text);
+  await new Promise((r) => setTimeout(r, 120)); // not in the same read as the last key typed
+  t.write(`\x1b[<0;${x + 1};${y + 1}M`);
+  await new Promise((r) => setTimeout(r, 60));
+  t.write(`\x1b[<0;${x + 1};${y + 1}m`);
+  await new Promise((r) => setTimeout(r, 120));
+}
+
+/**
+ * Fills the login form: email, password, then Enter on a field (log in) or on the Sign up
+ * button; 'signup-mouse' moves between fields and presses the button with the mouse instead.
+ */
+async function submit(t: Term, email: string | null, password: string, how: 'login' | 'signup' | 'signup-mouse'): Promise<void> {
   await t.waitFor((s) => s.includes('Password') || s.includes('Senha'), 20_000, 'the login form');
+  if (how === 'signup-mouse') {
+    await clickText(t, 'Email');
+    await t.type(email ?? '');
+    await clickText(t, 'Password');
+    await t.type(password);
+    await t.waitFor((s) => s.includes('*'.repeat(password.length)), 5000, 'the masked password');
+    await clickText(t, '[ Sign up ]');
+    return;
+  }
   if (email !== null) {
     await t.type(email);
     t.write(KEYS.tab);
@@ -117,7 +146,7 @@ describe('terminal client in a pseudo-terminal', () => {
 
   it('B signs up in a second terminal and A sees B in the roster', async () => {
     b = client('B', dirs.b);
-    await submit(b, BIA, PASSWORD, 'signup');
+    await submit(b, BIA, PASSWORD, 'signup-mouse');
     await b.waitFor(`Logged in as ${BIA}.`);
     const s = await a.waitFor((t) => t.includes('Online (1)') && t.includes(BIA), 15_000, 'B in the roster');
     expect(s).toContain(BIA);

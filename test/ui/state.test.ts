@@ -44,6 +44,19 @@ describe('the login form', () => {
     expect(keys(initialUi(), out, TAB, TAB, TAB, TAB).ui.login.focus).toBe(0);
   });
 
+  it('a click on a field focuses it; typing then goes there', () => {
+    let r = onClick(initialUi(), { kind: 'field', which: 'password' }, out);
+    expect(r.ui.login.focus).toBe(1);
+    expect(r.cmds).toEqual([]);
+    r = keys(r.ui, out, 'secret');
+    expect(r.ui.login.password.text).toBe('secret');
+    r = onClick(r.ui, { kind: 'field', which: 'email' }, out);
+    r = keys(r.ui, out, ME);
+    expect(r.ui.login.email.text).toBe(ME);
+    // on the main screen a stale field click does nothing
+    expect(onClick(initialUi(), { kind: 'field', which: 'email' }, ctx(online(), convs())).ui).toEqual(initialUi());
+  });
+
   it('signs up with Enter (or Space) on the Sign up button', () => {
     const r = keys(initialUi(), out, ME, TAB, 'a good password', TAB, TAB, ENTER);
     expect(r.cmds).toEqual([{ type: 'signup', email: ME, password: 'a good password' }]);

@@ -27,6 +27,20 @@ describe('log in / sign up screen', () => {
     expect(text).toContain('Tab/Shift-Tab: move · Enter: submit · Ctrl+C: quit');
   });
 
+  it('makes each field clickable on its own row, label included, and the buttons on theirs', () => {
+    const { frame, lines } = draw(view({ session: signedOut() }));
+    const rowOf = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const email = rowOf(/Email\s+\[/);
+    const password = rowOf(/Password\s+\[/);
+    const buttons = rowOf(/\[ Log in \]/);
+    expect(email).toBeGreaterThan(0);
+    expect(hitAt(frame, (lines[email] ?? '').indexOf('Email'), email)).toEqual({ kind: 'field', which: 'email' });
+    expect(hitAt(frame, (lines[email] ?? '').indexOf('[') + 3, email)).toEqual({ kind: 'field', which: 'email' });
+    expect(hitAt(frame, (lines[password] ?? '').indexOf('[') + 1, password)).toEqual({ kind: 'field', which: 'password' });
+    expect(hitAt(frame, (lines[buttons] ?? '').indexOf('Log in'), buttons)).toEqual({ kind: 'button', which: 'login' });
+    expect(hitAt(frame, 0, email)).toBeNull();
+  });
+
   it('speaks the original wording in Brazilian Portuguese', () => {
     const pt = (reason: string) => draw(view({ lang: 'pt-BR', session: signedOut({ error: { reason } }) })).text;
     expect(pt('wrong_password')).toContain('Senha incorreta.');
