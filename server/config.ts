@@ -6,6 +6,7 @@ import { isLevel, LEVELS, type Level } from '../runtime/log.ts';
 import { defaultDataDir } from '../runtime/paths.ts';
 import { normalizeHost } from '../runtime/wire/address.ts';
 import { INSPECT_FLAGS, normalizeInspectArgv, parseInspect, type InspectConfig } from '../runtime/inspector/config.ts';
+import { DEFAULT_SIGNUPS_PER_HOUR } from './ratelimit.ts';
 
 export const HELP = `truco server — accounts, presence and liveness for a truco chat network
 
@@ -20,6 +21,8 @@ Options:
   --misses N               unanswered probes before a user is suspect, 1-100 (default 3)
   --suspect-probes N       fast re-probes while suspect before dropping, 1-100 (default 10)
   --suspect-interval MS    time between fast re-probes (default 15% of --interval)
+  --signups-per-hour N     sign-ups one address may attempt per hour, 0-1000000; 0: no limit
+                           (default ${DEFAULT_SIGNUPS_PER_HOUR})
   --log-level LEVEL        ${LEVELS.join(' | ')} (default info)
   --inspect[=PORT]         serve the live statechart inspector at http://127.0.0.1:PORT/
                            (default 54320, or any free port if taken; 0 picks one)
@@ -40,6 +43,7 @@ export interface ServerConfig {
   suspectProbes: number;
   suspectIntervalMs: number;
   logLevel: Level;
+  signupsPerHour: number;
   /** null: no inspector (and no inspection observer at all) */
   inspect: InspectConfig | null;
 }
@@ -53,6 +57,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     misses: { type: 'string' },
     'suspect-probes': { type: 'string' },
     'suspect-interval': { type: 'string' },
+    'signups-per-hour': { type: 'string' },
     'log-level': { type: 'string' },
     ...INSPECT_FLAGS,
     help: { type: 'boolean', short: 'h' },
@@ -69,7 +74,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const interval = intFlag('interval', str('interval'), 1000, 50, 60_000);
   const misses = intFlag('misses', str('misses'), 3, 1, 100);
   const suspectProbes = intFlag('suspect-probes', str('suspect-probes'), 10, 1, 100);
-  for (const r of [port, interval, misses, suspectProbes]) if (r.isErr()) return err(r.error);
+  const signups = intFlag('signups-per-hour', str('signups-per-hour'), DEFAULT_SIGNUPS_PER_HOUR, 0, 1_000_000);
+  for (const r of [port, interval, misses, suspectProbes, signups]) if (r.isErr()) return err(r.error);
   const intervalMs = interval._unsafeUnwrap();
   const suspectInterval = intFlag('suspect-interval', str('suspect-interval'), Math.max(10, Math.round(intervalMs * 0.15)), 10, 60_000);
   if (suspectInterval.isErr()) return err(suspectInterval.error);
@@ -88,6 +94,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     suspectProbes: suspectProbes._unsafeUnwrap(),
     suspectIntervalMs: suspectInterval.value,
     logLevel: level,
+    signupsPerHour: signups._unsafeUnwrap(),
     inspect: inspect.value,
   });
 }

@@ -40,7 +40,7 @@ import type { AccountStore } from './accounts.ts';
 import { createHelloGate } from './admission.ts';
 import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
 import { createTrucoEncoder } from './probe-cache.ts';
-import { createLimiter, type Limiter } from './ratelimit.ts';
+import { createLimiter, type Limiter, DEFAULT_SIGNUPS_PER_HOUR } from './ratelimit.ts';
 
 export interface HostOptions {
   host: string;
@@ -62,6 +62,8 @@ export interface HostOptions {
    * takes up the same epoch, version and members, so resuming clients page nothing
    */
   presenceFile?: string;
+  /** sign-ups a source address may attempt per hour (each costs a password hash); 0: no limit */
+  signupsPerHour?: number;
 }
 
 interface Session {
@@ -115,6 +117,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const epoch = journal?.epoch ?? randomInt(0, 0xffffffff);
   const cookies = new CookieJar(now());
   const limiter: Limiter = createLimiter({ now });
+  // every sign-up attempt costs a password hash and may add an account: bounded per address
+  const signupsPerHour = opts.signupsPerHour ?? DEFAULT_SIGNUPS_PER_HOUR;
+  const signups: Limiter | null = signupsPerHour > 0 ? createLimiter({ maxFailures: signupsPerHour, windowMs: 3_600_000, now }) : null;
   // a HELLO flood from one machine must not starve everyone else's logins (server/admission.ts)
   const helloGate = createHelloGate();
   const maxHashing = opts.maxHashing ?? 64;
@@ -486,6 +491,12 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 
   async function runAuth(req: AuthRequest, from: Address, split: { cs: Uint8Array; sc: Uint8Array }): Promise<AuthResult> {
     if (req.kind === 'signup') {
+      const v = signups?.check('addr:' + from.host);
+      if (v && !v.ok) {
+        log.info('signup.rate_limited', { address: from.host, retryAfterS: v.retryAfterS });
+        return { status: 'rate_limited', retryAfterS: v.retryAfterS };
+      }
+      signups?.fail('addr:' + from.host);
       const r = await opts.store.signUp(req.email, req.password);
       if (r.isOk()) {
         log.info('account.created', { email: r.value });

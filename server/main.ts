@@ -64,6 +64,7 @@ async function main(): Promise<void> {
       misses: cfg.misses,
       suspectProbes: cfg.suspectProbes,
       suspectIntervalMs: cfg.suspectIntervalMs,
+      signupsPerHour: cfg.signupsPerHour,
       // the online list survives a restart (server/presence-journal.ts)
       presenceFile: join(dirname(cfg.db), 'presence.journal'),
       ...(inspector ? { inspect: inspector.inspect } : {}),

@@ -9,6 +9,9 @@
  * are swept from the front as new failures arrive.
  */
 
+/** sign-ups one source address may attempt per hour unless told otherwise (`--signups-per-hour`) */
+export const DEFAULT_SIGNUPS_PER_HOUR = 30;
+
 export interface LimiterOptions {
   maxFailures?: number;
   windowMs?: number;

@@ -43,7 +43,7 @@ const en = {
     ticket_refused: 'The server no longer accepts this session: log in again.',
     server_error: 'The server had an internal error: try again.',
   } as Record<string, string>,
-  rateLimited: (s: number) => `Too many attempts: try again in ${s} s.`,
+  rateLimited: (s: number) => `Too many attempts: try again in ${waitText(s)}.`,
   unreachable: (server: string) => `No answer from the server at ${server}. Is it running, and is the address right?`,
   keyChanged: (server: string, expected: string, got: string, file: string) =>
     `The server key of ${server} changed! Pinned ${expected}, now ${got}. Someone may be impersonating the server. ` +
@@ -169,7 +169,7 @@ const ptBR: Strings = {
     ticket_refused: 'O servidor não aceita mais esta sessão: entre de novo.',
     server_error: 'Erro interno no servidor: tente de novo.',
   },
-  rateLimited: (s) => `Tentativas demais: tente de novo em ${s} s.`,
+  rateLimited: (s) => `Tentativas demais: tente de novo em ${waitText(s)}.`,
   unreachable: (server) => `O servidor em ${server} não responde. Ele está rodando, e o endereço está certo?`,
   keyChanged: (server, expected, got, file) =>
     `A chave do servidor ${server} mudou! Fixada ${expected}, agora ${got}. Alguém pode estar se passando pelo servidor. ` +
@@ -275,4 +275,9 @@ export function parseLang(raw: string): Lang | null {
 export function langFromEnv(env: NodeJS.ProcessEnv): Lang {
   const v = env.LC_ALL || env.LC_MESSAGES || env.LANG || '';
   return /^pt([_-]|$)/i.test(v) ? 'pt-BR' : 'en';
+}
+
+/** A wait in words: seconds below two minutes, then whole minutes (rounded up). */
+export function waitText(s: number): string {
+  return s < 120 ? `${s} s` : `${Math.ceil(s / 60)} min`;
 }

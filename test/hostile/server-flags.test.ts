@@ -62,6 +62,10 @@ const BAD: Record<string, Bad[]> = {
     { argv: ['--suspect-interval', '60001'], says: /--suspect-interval .*60001/ },
     { argv: ['--suspect-interval', 'soon'], says: /--suspect-interval .*"soon"/ },
   ],
+  'signups-per-hour': [
+    { argv: ['--signups-per-hour', '-1'], says: /--signups-per-hour must be a whole number, got "-1"/ },
+    { argv: ['--signups-per-hour', '2000000'], says: /--signups-per-hour must be between 0 and 1000000/ },
+  ],
   'log-level': [
     { argv: ['--log-level', 'verbose'], says: /--log-level must be one of debug, info, warn, error, got "verbose"/ },
     { argv: ['--log-level', 'INFO'], says: /--log-level .*"INFO"/ },

@@ -186,6 +186,22 @@ describe('client sessions over real UDP with the real server process', () => {
     }
   });
 
+  it('sign-ups are limited per source address (--signups-per-hour), with the wait in words', async () => {
+    await boot({ extra: ['--signups-per-hour', '2'] });
+    const a = await pool.make();
+    await signUpOnline(a, 'one@example.com');
+    const b = await pool.make();
+    await signUpOnline(b, 'two@example.com');
+    const c = await pool.make();
+    c.signUp('three@example.com', 'a good password');
+    const s = await c.waitFor((s) => s.matches('signedOut') && s.context.error !== null, 10_000);
+    expect(s.context.error?.reason).toBe('rate_limited');
+    expect(s.context.error?.retryAfterS).toBeGreaterThan(3000);
+    // logging in is not a sign-up: still fine from the same address
+    c.logIn('one@example.com', 'a good password');
+    await c.waitFor((s) => s.matches('online'), 10_000);
+  });
+
   it('a canary password never appears on the wire, in the database or in the logs', async () => {
     const dir = tempDir();
     await boot({ dir });

@@ -56,6 +56,7 @@ describe('log in / sign up screen', () => {
     expect(say({ reason: 'weak_password' })).toMatch(/too weak/);
     expect(say({ reason: 'unknown_email' })).toMatch(/^Unknown email/);
     expect(say({ reason: 'rate_limited', retryAfterS: 7 })).toBe('Too many attempts: try again in 7 s.');
+    expect(say({ reason: 'rate_limited', retryAfterS: 3599 })).toBe('Too many attempts: try again in 60 min.');
     expect(say({ reason: 'server_unreachable' })).toMatch(/No answer from the server at 127\.0\.0\.1:54319/);
     expect(say({ reason: 'server_error' })).toMatch(/internal error/);
     const changed = say({ reason: 'server_key_changed' }, { keyProblem: { server: '127.0.0.1:54319', expected: 'SHA256:old', got: 'SHA256:new' } });

@@ -75,7 +75,8 @@ export interface ServerInNs {
 
 export async function startServerIn(ns: Netns, o: ServerOpts): Promise<ServerInNs> {
   mkdirSync(o.dir, { recursive: true });
-  const args = ['--host', '127.0.0.1', '--port', String(o.port ?? 0), '--db', join(o.dir, 'server.db'), '--log-level', o.logLevel ?? 'info', ...(o.extra ?? [])];
+  // every simulated client signs up from the same address: no per-address sign-up limit here
+  const args = ['--host', '127.0.0.1', '--port', String(o.port ?? 0), '--db', join(o.dir, 'server.db'), '--log-level', o.logLevel ?? 'info', '--signups-per-hour', '0', ...(o.extra ?? [])];
   const proc = ns.spawnTs(join(ROOT, 'server/main.ts'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let errText = '';
