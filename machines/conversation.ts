@@ -7,23 +7,32 @@
  * every later change appends one ("connected" / "disconnected"). A peer who logs in again (a new
  * peer key) shows one "disconnected" and one "connected".
  *
- * Each outbound message is a child `delivery` actor: pending → delivered | failed, failed after
- * `giveUp` ms without an acknowledgement. Messages still pending when the peer goes offline, or
- * when our session ends, fail at once. A failed message can be retried while sending is possible.
- * Sending needs the peer connected and our own session online; otherwise it is refused and the
- * reason kept in `refused`.
+ * Each outbound message is pending → delivered | failed, failed after `giveUp` ms without an
+ * acknowledgement: a delayed `GIVE_UP` event (the actor's clock; cancelled when the message
+ * settles) rather than a child actor, so a message costs no actor of its own. Messages still
+ * pending when the peer goes offline, or when our session ends, fail at once. A failed message
+ * can be retried while sending is possible. Sending needs the peer connected and our own session
+ * online; otherwise it is refused and the reason kept in `refused`.
  *
  * Effects, provided by the runtime (`conversationMachine.provide(...)`):
  * - `transmit({ peer, id, text })`: hand the message to the delivery engine;
  * - `cancelDelivery({ peer, id })`: stop retransmitting a message that failed here.
  * The runtime reports back with DELIVERY.ACKED / DELIVERY.FAILED, and RECEIVED for inbound
- * messages (already deduplicated and in order; the machine drops a repeated id again anyway).
+ * messages (already deduplicated and in order; the machine drops a repeated id again anyway), or
+ * with DELIVERY.BATCH / RECEIVED.BATCH carrying everything one pass of its event loop brought:
+ * one transition, and one copy of the lines, for many messages.
+ *
+ * `lines` keeps the most recent `MAX_LINES` lines (the UI keeps the full history, ui/history.ts),
+ * so appending costs the same however long the conversation grows.
  *
  * Timestamps (`at`, ms since the epoch) come in the events: the machine reads no clock.
  */
-import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 
 export const MESSAGE_GIVE_UP_MS = 10_000;
+
+/** Lines kept in context, the most recent ones. */
+export const MAX_LINES = 1000;
 
 export interface ChatLineMessage {
   kind: 'message';
@@ -61,13 +70,36 @@ export interface ConversationContext {
   peerKey: string | null;
   online: boolean;
   lines: ChatLine[];
+  /** lines dropped from the front of `lines` so far (MAX_LINES) */
+  trimmed: number;
   unread: number;
-  /** pending outbound id → its delivery attempt (names the delivery actor); settled ids leave */
-  attempts: Record<string, number>;
+  /**
+   * The pending outbound messages, oldest first, each with its delivery attempt (which names its
+   * give-up timer); settled ones leave. A list, not a record: a few dozen entries are scanned
+   * faster than a record with changing keys is copied.
+   */
+  pending: readonly PendingAttempt[];
   /** the number of the next delivery attempt (unique over the conversation's life) */
   nextAttempt: number;
   /** the last SEND or RETRY refused */
   refused: null | { id: string; reason: Refusal };
+}
+
+export interface PendingAttempt {
+  id: string;
+  attempt: number;
+}
+
+export interface OutboundMessage {
+  id: string;
+  text: string;
+  at: number;
+}
+
+export interface InboundMessage {
+  id: string;
+  text: string;
+  at: number;
 }
 
 export type ConversationEvent =
@@ -76,58 +108,33 @@ export type ConversationEvent =
   /** our session ended (logout, kicked): nothing can be sent until the next login */
   | { type: 'SESSION.ENDED' }
   | { type: 'SEND'; id: string; text: string; at: number }
+  /**
+   * Several SENDs at once (the runtime gathers what the user sent in one turn). Refused as a whole
+   * while sending is impossible; the caller was already given the ids, so the messages then
+   * appear as failed lines (retry-able once the peer is back) rather than vanish.
+   */
+  | { type: 'SEND.BATCH'; messages: readonly OutboundMessage[] }
   | { type: 'RETRY'; id: string; at: number }
   | { type: 'RECEIVED'; id: string; text: string; at: number }
   | { type: 'DELIVERY.ACKED'; id: string }
   | { type: 'DELIVERY.FAILED'; id: string }
+  /** everything the runtime learnt in one pass: inbound messages in order, acknowledged and failed ids */
+  | { type: 'RECEIVED.BATCH'; messages: readonly InboundMessage[] }
+  | { type: 'DELIVERY.BATCH'; acked: readonly string[]; failed: readonly string[] }
   | { type: 'MARK_READ' }
-  /** from a delivery child */
-  | { type: 'MESSAGE.SETTLED'; id: string; attempt: number; outcome: 'delivered' | 'failed' };
-
-// ---- one outbound message ----------------------------------------------------------------------
-
-export interface DeliveryInput {
-  id: string;
-  attempt: number;
-}
-
-/** pending → delivered | failed; `giveUp` ms without an acknowledgement fails it. */
-export const deliveryMachine = setup({
-  types: {
-    context: {} as DeliveryInput,
-    input: {} as DeliveryInput,
-    events: {} as { type: 'ACKED' } | { type: 'FAIL' },
-  },
-  delays: { giveUp: MESSAGE_GIVE_UP_MS },
-  actions: {
-    report: sendParent((_, p: { id: string; attempt: number; outcome: 'delivered' | 'failed' }) => ({
-      type: 'MESSAGE.SETTLED' as const,
-      ...p,
-    })),
-  },
-}).createMachine({
-  id: 'delivery',
-  context: ({ input }) => input,
-  initial: 'pending',
-  states: {
-    pending: {
-      after: { giveUp: 'failed' },
-      on: { ACKED: 'delivered', FAIL: 'failed' },
-    },
-    delivered: {
-      type: 'final',
-      entry: { type: 'report', params: ({ context }) => ({ id: context.id, attempt: context.attempt, outcome: 'delivered' as const }) },
-    },
-    failed: {
-      type: 'final',
-      entry: { type: 'report', params: ({ context }) => ({ id: context.id, attempt: context.attempt, outcome: 'failed' as const }) },
-    },
-  },
-});
+  /** raised `giveUp` ms after an attempt started (cancelled when it settles first) */
+  | { type: 'GIVE_UP'; id: string; attempt: number };
 
 // ---- pure helpers ------------------------------------------------------------------------------
 
-export const deliveryId = (id: string, attempt: number): string => `delivery:${id}:${attempt}`;
+/** The attempt of a pending message, or undefined. */
+export function attemptOf(pending: readonly PendingAttempt[], id: string): number | undefined {
+  for (const p of pending) if (p.id === id) return p.attempt;
+  return undefined;
+}
+
+/** The id of an attempt's delayed GIVE_UP event. */
+export const giveUpId = (id: string, attempt: number): string => `giveUp:${id}:${attempt}`;
 
 /**
  * How far back a repeated inbound id is looked for. The runtime already drops repeats (per peer,
@@ -145,12 +152,31 @@ function indexOf(lines: readonly ChatLine[], id: string, direction: 'in' | 'out'
 }
 
 function withState(lines: ChatLine[], id: string, state: ChatLineMessage['state']): ChatLine[] {
-  const i = indexOf(lines, id, 'out');
-  const line = lines[i];
-  if (!line || line.kind !== 'message' || line.state === state) return lines;
-  const next = lines.slice();
-  next[i] = { ...line, state };
-  return next;
+  return withStates(lines, new Map([[id, state]]));
+}
+
+/** The outbound lines named in `states` in their new state, with one copy of the lines. */
+function withStates(lines: ChatLine[], states: ReadonlyMap<string, ChatLineMessage['state']>): ChatLine[] {
+  let next: ChatLine[] | null = null;
+  let left = states.size;
+  for (let i = lines.length - 1; i >= 0 && left > 0; i--) {
+    const l = lines[i]!;
+    if (l.kind !== 'message' || l.direction !== 'out') continue;
+    const state = states.get(l.id);
+    if (state === undefined) continue;
+    left--;
+    if (l.state === state) continue;
+    next ??= lines.slice();
+    next[i] = { ...l, state };
+  }
+  return next ?? lines;
+}
+
+/** `lines` with `added` at the end, the oldest dropped past MAX_LINES. */
+function append(context: Pick<ConversationContext, 'lines' | 'trimmed'>, added: readonly ChatLine[]): { lines: ChatLine[]; trimmed: number } {
+  const drop = Math.max(0, context.lines.length + added.length - MAX_LINES);
+  const lines = drop === 0 ? context.lines.concat(added) : context.lines.slice(drop).concat(added.slice(Math.max(0, added.length - MAX_LINES)));
+  return { lines, trimmed: context.trimmed + context.lines.length + added.length - lines.length };
 }
 
 function outbound(lines: readonly ChatLine[], id: string): ChatLineMessage | undefined {
@@ -162,15 +188,10 @@ function hasInbound(lines: readonly ChatLine[], id: string): boolean {
   return indexOf(lines, id, 'in', RECENT_LINES) >= 0;
 }
 
-function without(attempts: Record<string, number>, id: string): Record<string, number> {
-  const next = { ...attempts };
-  delete next[id];
-  return next;
-}
-
-const systemLine = (lines: readonly ChatLine[], event: ChatLineSystem['event'], at: number): ChatLineSystem => ({
+/** A system line; its id counts every line the conversation ever had, trimmed ones too. */
+const systemLine = (context: Pick<ConversationContext, 'lines' | 'trimmed'>, event: ChatLineSystem['event'], at: number, offset = 0): ChatLineSystem => ({
   kind: 'system',
-  id: `system:${lines.length}`,
+  id: `system:${context.trimmed + context.lines.length + offset}`,
   event,
   at,
 });
@@ -199,13 +220,12 @@ const conversation = setup({
     input: {} as ConversationInput,
     events: {} as ConversationEvent,
   },
-  actors: { delivery: deliveryMachine },
+  delays: { giveUp: MESSAGE_GIVE_UP_MS },
   actions: {
     /** hand a message to the delivery engine */
     transmit: (_, _params: { peer: string; id: string; text: string }) => {},
     /** stop retransmitting a message that failed */
     cancelDelivery: (_, _params: { peer: string; id: string }) => {},
-
   },
   guards: {
     peerInRoster: ({ event }) => event.type === 'PRESENCE' && event.online && event.peerKey !== null,
@@ -217,13 +237,13 @@ const conversation = setup({
 
 /** Every pending message fails now (the peer left, or our session ended). */
 const failPending = conversation.enqueueActions(({ context, enqueue }) => {
-  let lines = context.lines;
-  for (const [id, attempt] of Object.entries(context.attempts)) {
-    lines = withState(lines, id, 'failed');
-    enqueue.stopChild(deliveryId(id, attempt));
+  const failed = new Map<string, ChatLineMessage['state']>();
+  for (const { id, attempt } of context.pending) {
+    failed.set(id, 'failed');
+    enqueue.cancel(giveUpId(id, attempt));
     enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id } });
   }
-  enqueue.assign({ lines, attempts: {} });
+  enqueue.assign({ lines: withStates(context.lines, failed), pending: [] });
 });
 
 /** Starts a delivery attempt of the message a SEND or RETRY names (already in `lines`). */
@@ -232,9 +252,86 @@ const startDelivery = conversation.enqueueActions(({ context, event, enqueue }) 
   const line = outbound(context.lines, event.id);
   if (!line) return;
   const attempt = context.nextAttempt;
-  enqueue.assign({ attempts: { ...context.attempts, [event.id]: attempt }, nextAttempt: attempt + 1, refused: null });
-  enqueue.spawnChild('delivery', { id: deliveryId(event.id, attempt), input: { id: event.id, attempt } });
+  enqueue.assign({ pending: [...context.pending, { id: event.id, attempt }], nextAttempt: attempt + 1, refused: null });
   enqueue({ type: 'transmit', params: { peer: context.peer, id: event.id, text: line.text } });
+  enqueue.raise({ type: 'GIVE_UP', id: event.id, attempt }, { delay: 'giveUp', id: giveUpId(event.id, attempt) });
+});
+
+/** Appends the new messages of a SEND.BATCH as pending lines and starts a delivery attempt for each. */
+const startBatch = conversation.enqueueActions(({ context, event, enqueue }) => {
+  if (event.type !== 'SEND.BATCH') return;
+  const seen = new Set<string>();
+  const added: ChatLine[] = [];
+  const pending = context.pending.slice();
+  let attempt = context.nextAttempt;
+  for (const m of event.messages) {
+    if (seen.has(m.id) || attemptOf(context.pending, m.id) !== undefined || indexOf(context.lines, m.id, 'out', RECENT_LINES) >= 0) continue;
+    seen.add(m.id);
+    added.push({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' });
+    pending.push({ id: m.id, attempt });
+    attempt++;
+  }
+  if (added.length === 0) return;
+  enqueue.assign({ ...append(context, added), pending, nextAttempt: attempt, refused: null });
+  for (const p of pending.slice(context.pending.length)) {
+    const line = added[p.attempt - context.nextAttempt] as ChatLineMessage;
+    enqueue({ type: 'transmit', params: { peer: context.peer, id: p.id, text: line.text } });
+    enqueue.raise({ type: 'GIVE_UP', id: p.id, attempt: p.attempt }, { delay: 'giveUp', id: giveUpId(p.id, p.attempt) });
+  }
+});
+
+/** A SEND.BATCH that cannot be sent: its messages appear failed, and the reason is kept. */
+const refuseBatch = conversation.assign(({ context, event }) => {
+  if (event.type !== 'SEND.BATCH' || event.messages.length === 0) return {};
+  const reason = !context.online ? ('not_online' as const) : ('peer_offline' as const);
+  const added: ChatLine[] = event.messages
+    .filter((m) => attemptOf(context.pending, m.id) === undefined && indexOf(context.lines, m.id, 'out', RECENT_LINES) < 0)
+    .map((m) => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'failed' }));
+  return { ...append(context, added), refused: { id: event.messages[event.messages.length - 1]!.id, reason } };
+});
+
+/** Settles pending messages: acknowledged ones delivered, the rest failed (and the engine told). */
+const settle = conversation.enqueueActions(({ context, event, enqueue }) => {
+  let acked: readonly string[] = [];
+  let failed: readonly string[] = [];
+  if (event.type === 'DELIVERY.ACKED') acked = [event.id];
+  else if (event.type === 'DELIVERY.FAILED') failed = [event.id];
+  else if (event.type === 'DELIVERY.BATCH') ({ acked, failed } = event);
+  else if (event.type === 'GIVE_UP') {
+    if (attemptOf(context.pending, event.id) !== event.attempt) return;
+    failed = [event.id];
+  } else return;
+  const outcome = new Map<string, ChatLineMessage['state']>();
+  for (const id of acked) outcome.set(id, 'delivered');
+  for (const id of failed) if (!outcome.has(id)) outcome.set(id, 'failed');
+  const states = new Map<string, ChatLineMessage['state']>();
+  const pending: PendingAttempt[] = [];
+  for (const p of context.pending) {
+    const state = outcome.get(p.id);
+    if (state === undefined) {
+      pending.push(p);
+      continue;
+    }
+    states.set(p.id, state);
+    if (event.type !== 'GIVE_UP') enqueue.cancel(giveUpId(p.id, p.attempt));
+    if (state === 'failed') enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id: p.id } });
+  }
+  if (states.size === 0) return;
+  enqueue.assign({ lines: withStates(context.lines, states), pending });
+});
+
+/** Appends inbound messages not seen before (also not twice within one batch). */
+const receive = conversation.assign(({ context, event }) => {
+  const messages = event.type === 'RECEIVED' ? [event] : event.type === 'RECEIVED.BATCH' ? event.messages : [];
+  const added: ChatLine[] = [];
+  const ids = new Set<string>();
+  for (const m of messages) {
+    if (ids.has(m.id) || hasInbound(context.lines, m.id)) continue;
+    ids.add(m.id);
+    added.push({ kind: 'message', id: m.id, direction: 'in', text: m.text, at: m.at, state: 'delivered' });
+  }
+  if (added.length === 0) return {};
+  return { ...append(context, added), unread: context.unread + added.length };
 });
 
 export const conversationMachine = conversation.createMachine({
@@ -244,41 +341,21 @@ export const conversationMachine = conversation.createMachine({
     peerKey: input.peerKey,
     online: input.online,
     lines: [],
+    trimmed: 0,
     unread: 0,
-    attempts: {},
+    pending: [],
     nextAttempt: 1,
     refused: null,
   }),
   initial: 'opening',
   on: {
-    RECEIVED: {
-      guard: ({ context, event }) => !hasInbound(context.lines, event.id),
-      actions: assign(({ context, event }) => ({
-        lines: [...context.lines, { kind: 'message', id: event.id, direction: 'in', text: event.text, at: event.at, state: 'delivered' }],
-        unread: context.unread + 1,
-      })),
-    },
+    RECEIVED: { actions: receive },
+    'RECEIVED.BATCH': { actions: receive },
     MARK_READ: { actions: assign({ unread: 0 }) },
-    'DELIVERY.ACKED': {
-      guard: ({ context, event }) => context.attempts[event.id] !== undefined,
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        enqueue.sendTo(deliveryId(event.id, context.attempts[event.id] ?? 0), { type: 'ACKED' });
-      }),
-    },
-    'DELIVERY.FAILED': {
-      guard: ({ context, event }) => context.attempts[event.id] !== undefined,
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        enqueue.sendTo(deliveryId(event.id, context.attempts[event.id] ?? 0), { type: 'FAIL' });
-      }),
-    },
-    'MESSAGE.SETTLED': {
-      guard: ({ context, event }) => context.attempts[event.id] === event.attempt,
-      actions: enqueueActions(({ context, event, enqueue }) => {
-        enqueue.assign({ lines: withState(context.lines, event.id, event.outcome), attempts: without(context.attempts, event.id) });
-        enqueue.stopChild(deliveryId(event.id, event.attempt));
-        if (event.outcome === 'failed') enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id: event.id } });
-      }),
-    },
+    'DELIVERY.ACKED': { actions: settle },
+    'DELIVERY.FAILED': { actions: settle },
+    'DELIVERY.BATCH': { actions: settle },
+    GIVE_UP: { actions: settle },
     'SESSION.ENDED': { actions: [failPending, assign({ online: false })] },
   },
   states: {
@@ -297,7 +374,7 @@ export const conversationMachine = conversation.createMachine({
               assign(({ context, event }) => ({
                 online: true,
                 peerKey: null,
-                lines: [...context.lines, systemLine(context.lines, 'disconnected', event.at)],
+                ...append(context, [systemLine(context, 'disconnected', event.at)]),
               })),
             ],
           },
@@ -306,11 +383,11 @@ export const conversationMachine = conversation.createMachine({
             guard: 'peerNewLogin',
             actions: [
               failPending,
-              assign(({ context, event }) => {
-                const gone = systemLine(context.lines, 'disconnected', event.at);
-                const back = systemLine([...context.lines, gone], 'connected', event.at);
-                return { online: true, peerKey: event.peerKey, lines: [...context.lines, gone, back] };
-              }),
+              assign(({ context, event }) => ({
+                online: true,
+                peerKey: event.peerKey,
+                ...append(context, [systemLine(context, 'disconnected', event.at), systemLine(context, 'connected', event.at, 1)]),
+              })),
             ],
           },
           { actions: assign(({ context, event }) => ({ online: event.online, peerKey: event.online ? event.peerKey : context.peerKey })) },
@@ -319,11 +396,11 @@ export const conversationMachine = conversation.createMachine({
           {
             // an id already pending or among the recent lines is a repeat, not a new message
             guard: ({ context, event }) =>
-              context.online && context.attempts[event.id] === undefined && indexOf(context.lines, event.id, 'out', RECENT_LINES) < 0,
+              context.online && attemptOf(context.pending, event.id) === undefined && indexOf(context.lines, event.id, 'out', RECENT_LINES) < 0,
             actions: [
-              assign(({ context, event }) => ({
-                lines: [...context.lines, { kind: 'message', id: event.id, direction: 'out', text: event.text, at: event.at, state: 'pending' }],
-              })),
+              assign(({ context, event }) =>
+                append(context, [{ kind: 'message', id: event.id, direction: 'out', text: event.text, at: event.at, state: 'pending' }]),
+              ),
               startDelivery,
             ],
           },
@@ -333,6 +410,7 @@ export const conversationMachine = conversation.createMachine({
             })),
           },
         ],
+        'SEND.BATCH': [{ guard: ({ context }) => context.online, actions: startBatch }, { actions: refuseBatch }],
         RETRY: [
           {
             guard: ({ context, event }) => context.online && outbound(context.lines, event.id)?.state === 'failed',
@@ -362,7 +440,7 @@ export const conversationMachine = conversation.createMachine({
             actions: assign(({ context, event }) => ({
               online: true,
               peerKey: event.peerKey,
-              lines: [...context.lines, systemLine(context.lines, 'connected', event.at)],
+              ...append(context, [systemLine(context, 'connected', event.at)]),
             })),
           },
           { actions: assign(({ event }) => ({ online: event.online })) },
@@ -372,6 +450,7 @@ export const conversationMachine = conversation.createMachine({
             refused: { id: event.id, reason: context.online ? ('peer_offline' as const) : ('not_online' as const) },
           })),
         },
+        'SEND.BATCH': { actions: refuseBatch },
         RETRY: {
           actions: assign(({ context, event }) => ({
             refused: {

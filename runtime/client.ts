@@ -15,12 +15,12 @@
  */
 import { err, ok, type Result } from 'neverthrow';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
-import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationView } from '../machines/conversation.ts';
+import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationEvent, type ConversationView, type InboundMessage, type OutboundMessage } from '../machines/conversation.ts';
 import { conversationId, sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
 import { realClock, type Clock } from './peer/clock.ts';
 import type { DeliveryConfig } from './peer/delivery.ts';
 import { PeerHub } from './peer/hub.ts';
-import { encodeText, newMessageId, sendError, type SendError } from './peer/text.ts';
+import { checkText, newMessageId, sendError, type SendError } from './peer/text.ts';
 import { generateKeyPair, type KeyPair } from './crypto/keys.ts';
 import { clientKeys, createSession, type SessionCipher } from './crypto/session.ts';
 import type { Split } from './crypto/noise.ts';
@@ -326,7 +326,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         actions: {
           transmit: (_, p) => {
             const r = hub.send(p.peer, p.id, p.text);
-            if (r.isErr()) queueMicrotask(() => actor.send({ type: 'PEER.FAILED', peer: p.peer, id: p.id }));
+            if (r.isErr()) inboxOf(p.peer).failed.push(p.id);
           },
           cancelDelivery: (_, p) => hub.abandon(p.peer, p.id),
         },
@@ -339,17 +339,92 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   });
 
   // ---- the peer side ---------------------------------------------------------------------------
+  // What the hub reports is collected per peer and handed to the conversation once per pass of the
+  // event loop (setImmediate: after every datagram already waiting was read and acknowledged), as
+  // one RECEIVED.BATCH and one DELIVERY.BATCH: the machines' work is off the ACK path and is done
+  // once for many messages.
+  interface Inbox {
+    messages: InboundMessage[];
+    acked: string[];
+    failed: string[];
+  }
+  const inbox = new Map<string, Inbox>();
+  const inboxOf = (peer: string): Inbox => {
+    let box = inbox.get(peer);
+    if (!box) {
+      box = { messages: [], acked: [], failed: [] };
+      inbox.set(peer, box);
+      if (inbox.size === 1) setImmediate(flushInbox);
+    }
+    return box;
+  };
+  function flushInbox(): void {
+    const boxes = [...inbox];
+    inbox.clear();
+    for (const [peer, box] of boxes) {
+      const ref = conversationRef(peer);
+      if (ref) {
+        if (box.messages.length > 0) ref.send({ type: 'RECEIVED.BATCH', messages: box.messages });
+        if (box.acked.length + box.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked: box.acked, failed: box.failed });
+        continue;
+      }
+      // no conversation yet: the session opens one for the first message
+      for (const m of box.messages) actor.send({ type: 'PEER.RECEIVED', peer, id: m.id, text: m.text, at: m.at });
+      for (const id of box.acked) actor.send({ type: 'PEER.ACKED', peer, id });
+      for (const id of box.failed) actor.send({ type: 'PEER.FAILED', peer, id });
+    }
+  }
+
+  // What the user sends in one turn of the event loop goes to the conversation as one SEND.BATCH,
+  // at the end of that turn (a microtask): one transition for many messages.
+  // Until then `conversations()` already shows them as pending lines, as the machine will.
+  const outbox = new Map<string, OutboundMessage[]>();
+  let queued = 0;
+  const queueSend = (peer: string, m: OutboundMessage): void => {
+    queued++;
+    const list = outbox.get(peer);
+    if (list) return void list.push(m);
+    outbox.set(peer, [m]);
+    if (outbox.size === 1) queueMicrotask(flushOutbox);
+  };
+  /** the views with the lines still in the outbox (made on demand, kept while nothing changes) */
+  let shown: { views: ReadonlyMap<string, ConversationView>; queued: number; all: ReadonlyMap<string, ConversationView> } | null = null;
+  const currentViews = (): ReadonlyMap<string, ConversationView> => {
+    if (outbox.size === 0) return views;
+    if (shown && shown.views === views && shown.queued === queued) return shown.all;
+    const all = new Map(views);
+    for (const [peer, messages] of outbox) {
+      const v = all.get(peer);
+      if (!v) continue;
+      const lines = messages.map((m): ChatLine => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' }));
+      all.set(peer, { ...v, lines: v.lines.concat(lines) });
+    }
+    shown = { views, queued, all };
+    return all;
+  };
+  function flushOutbox(): void {
+    const lists = [...outbox];
+    outbox.clear();
+    shown = null;
+    for (const [peer, messages] of lists) {
+      const ref = conversationRef(peer);
+      if (ref) ref.send({ type: 'SEND.BATCH', messages });
+      else for (const m of messages) actor.send({ type: 'CONVERSATION.SEND', peer, ...m });
+    }
+  }
+
   const noMembers: ReadonlyMap<string, Member> = new Map();
   const hub = new PeerHub({
     clock: opts.clock ?? realClock,
     send: (bytes, to) => udp.send(bytes, to),
     members: () => (started ? actor.getSnapshot().context.roster.members : noMembers),
     drop,
+    defer: (fn) => setImmediate(fn),
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
     events: {
-      received: (peer, id, text) => actor.send({ type: 'PEER.RECEIVED', peer, id, text, at: Date.now() }),
-      acked: (peer, id) => actor.send({ type: 'PEER.ACKED', peer, id }),
-      failed: (peer, id) => actor.send({ type: 'PEER.FAILED', peer, id }),
+      received: (peer, id, text) => inboxOf(peer).messages.push({ id, text, at: Date.now() }),
+      acked: (peer, id) => inboxOf(peer).acked.push(id),
+      failed: (peer, id) => inboxOf(peer).failed.push(id),
     },
   });
   let started = false;
@@ -358,13 +433,24 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   actor.subscribe({ error: (e) => log.error('session.error', { error: String(e) }) });
 
   // ---- conversation views: one subscription per conversation child -----------------------------
-  type ConversationRef = AnyActorRef & { getSnapshot(): Parameters<typeof viewOf>[0] };
+  type ConversationRef = AnyActorRef & { getSnapshot(): Parameters<typeof viewOf>[0]; send(e: ConversationEvent): void };
+  /** the session's conversation child for `peer`, if it has one */
+  const conversationRef = (peer: string): ConversationRef | undefined =>
+    actor.getSnapshot().children[conversationId(peer)] as ConversationRef | undefined;
   const watched = new Map<string, { ref: ConversationRef; unsubscribe: () => void }>();
   let views: ReadonlyMap<string, ConversationView> = new Map();
   const viewListeners = new Set<(all: ReadonlyMap<string, ConversationView>) => void>();
   const publishViews = () => {
     const next = new Map<string, ConversationView>();
     for (const [peer, w] of watched) next.set(peer, viewOf(w.ref.getSnapshot()));
+    views = next;
+    for (const l of viewListeners) l(views);
+  };
+  /** one conversation changed: only its view is made again */
+  const publishView = (peer: string, ref: ConversationRef) => {
+    if (watched.get(peer)?.ref !== ref) return;
+    const next = new Map(views);
+    next.set(peer, viewOf(ref.getSnapshot()));
     views = next;
     for (const l of viewListeners) l(views);
   };
@@ -387,7 +473,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       if (watched.has(peer)) continue;
       const ref = s.children[conversationId(peer)] as ConversationRef | undefined;
       if (!ref) continue;
-      const sub = ref.subscribe({ next: publishViews, error: (e: unknown) => log.error('conversation.error', { error: String(e) }) });
+      const sub = ref.subscribe({ next: () => publishView(peer, ref), error: (e: unknown) => log.error('conversation.error', { error: String(e) }) });
       watched.set(peer, { ref, unsubscribe: () => sub.unsubscribe() });
       changed = true;
     }
@@ -489,8 +575,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     },
     send(email, text) {
       const peer = canonicalPeer(email);
-      const bytes = encodeText(text);
-      if (bytes.isErr()) return err(bytes.error);
+      const checked = checkText(text);
+      if (checked.isErr()) return err(checked.error);
       const s = actor.getSnapshot();
       if (!s.matches('online')) return err(sendError('not_online'));
       if (!views.has(peer)) actor.send({ type: 'CONVERSATION.OPEN', peer });
@@ -498,6 +584,13 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       if (!before) return err(sendError('peer_offline'));
       if (!before.canSend) return err(sendError(before.reason ?? 'peer_offline'));
       const id = newMessageId();
+      // An open conversation takes it with the others of this turn, at its end; `conversations()`
+      // shows it pending at once (should the conversation no longer be able to send by then, the
+      // line shows failed, to be retried).
+      if (conversationRef(peer)) {
+        queueSend(peer, { id, text, at: Date.now() });
+        return ok(id);
+      }
       actor.send({ type: 'CONVERSATION.SEND', peer, id, text, at: Date.now() });
       const after = views.get(peer)?.lines;
       const last = after?.[after.length - 1];
@@ -518,7 +611,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     markRead(email) {
       actor.send({ type: 'CONVERSATION.MARK_READ', peer: canonicalPeer(email) });
     },
-    conversations: () => views,
+    conversations: currentViews,
     subscribeConversations(fn) {
       viewListeners.add(fn);
       return () => {

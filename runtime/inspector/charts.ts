@@ -49,7 +49,9 @@ export const STORIES: Record<string, string> = {
     "The client's life with the server. Signing up or logging in invokes a handshake actor with " +
     "the credentials, which live only in that actor's input and never in context. Success enters " +
     '*online*, where two regions run side by side: *link* answers every *truco* with a *seis* and ' +
-    're-arms a watchdog, and *presence* keeps the roster in sync, paging through it when a probe ' +
+    're-arms a watchdog (after two silent intervals it turns *quiet* and sends an unsolicited ' +
+    '*seis* every interval, so a server probing an address we no longer have hears us from the ' +
+    'new one), and *presence* keeps the roster in sync, paging through it when a probe ' +
     'says the client is behind. A silent server, a restarted one (`SERVER.STALE`) or a shutdown ' +
     'kick makes it *reconnecting*, which resumes with the ticket until a give-up timer; a login ' +
     'elsewhere or a revoked ticket makes it *kicked*, and the context says why. Logging out goes ' +
@@ -58,18 +60,15 @@ export const STORIES: Record<string, string> = {
     'One chat with one peer, spawned by the session. *opening* decides at once (`always`) from ' +
     "the roster, then the machine follows the server's verdict: *connected* while the peer is " +
     'online, *disconnected* otherwise, with a system line in the chat at every change. Each ' +
-    'outgoing message becomes a `delivery` child; acknowledgements, failures and received ' +
-    'messages arrive from the runtime and are handled in any state. Sending is refused, with the ' +
+    'outgoing message is *pending* with a cancellable delayed `GIVE_UP` (10 s) until the peer ' +
+    'acknowledges it; acknowledgements, failures and received messages arrive from the runtime, ' +
+    'in batches of one event-loop turn, and are handled in any state. Sending is refused, with the ' +
     'reason kept in context, while the peer or our own session is offline; a message still ' +
     'pending when the peer leaves or our session ends fails at once and can be retried.',
-  delivery:
-    'One outgoing chat message: *pending* until the peer acknowledges it (`ACKED`, → ' +
-    '*delivered*), the runtime gives up on it (`FAIL`) or the `giveUp` timer fires (→ *failed*). ' +
-    'Both ends are final and report the outcome to the conversation, which then stops the child.',
 };
 
 /** Sections in this order first; any other machine after them, by file and export order. */
-const ORDER = ['registry', 'livenessPool', 'liveness', 'session', 'conversation', 'delivery'];
+const ORDER = ['registry', 'livenessPool', 'liveness', 'session', 'conversation'];
 
 export interface FoundMachine {
   file: string;

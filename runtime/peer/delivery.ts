@@ -28,7 +28,10 @@
  *   and anything below the window are dropped (and acknowledged again, since
  *   a duplicate usually means our ACK was lost). Consumed fragments are
  *   reassembled and each message is `hooks.deliver`ed once, in order.
- * - Every CHAT is answered with an ACK: cumulative + a 64-bit selective map.
+ * - Every CHAT is answered with an ACK: cumulative + a 64-bit selective map. The ACK goes out
+ *   before the messages it completes are handed to `hooks.deliver`, so what the application does
+ *   with them never delays it. With `hooks.ackSoon`, the ACKs of the CHATs read in one pass of
+ *   the event loop are coalesced: the engine asks once and sends one ACK on `flushAck()`.
  */
 import { err, ok, type Result } from 'neverthrow';
 import { MAX_FRAGMENT, MAX_FRAGMENTS, MAX_MESSAGE_BYTES, MESSAGE_ID_SIZE } from '../wire/constants.ts';
@@ -63,6 +66,11 @@ export interface DeliveryHooks {
   deliver(messageId: MessageId, payload: Uint8Array): void;
   acked(messageId: MessageId): void;
   failed(messageId: MessageId): void;
+  /**
+   * Optional: an ACK is due; call `flushAck()` soon (before the event loop waits again). Without
+   * it every CHAT is answered at once.
+   */
+  ackSoon?(): void;
 }
 
 export type EnqueueError =
@@ -170,6 +178,9 @@ export class DeliveryChannel {
   private rcvNext = 0;
   private readonly buffer = new Map<number, ChatFrame>();
   private assembly: Assembly | null = null;
+  /** whole messages consumed, handed to `hooks.deliver` once the ACK is out */
+  private ready: Array<{ id: MessageId; payload: Uint8Array }> = [];
+  private ackDue = false;
 
   constructor(hooks: DeliveryHooks, clock: Clock, config: Partial<DeliveryConfig> = {}) {
     this.hooks = hooks;
@@ -248,6 +259,8 @@ export class DeliveryChannel {
     this.head = 0;
     this.buffer.clear();
     this.assembly = null;
+    this.ready = [];
+    this.ackDue = false;
     this.probe = null;
     return left;
   }
@@ -318,6 +331,7 @@ export class DeliveryChannel {
     if (a.floor > this.rcvNext) {
       this.skipTo(a.floor);
       this.sendAck();
+      this.handOver();
     }
     if (a.cum > this.nextSeq) {
       this.stats.acksBogus++;
@@ -326,9 +340,11 @@ export class DeliveryChannel {
     if (a.cum > this.peerCum) this.peerCum = a.cum;
     const now = this.clock.now();
     let sample: InFlight | null = null;
+    const lo = a.sack === 0n ? 0 : Number(a.sack & 0xffffffffn);
+    const hi = a.sack === 0n ? 0 : Number(a.sack >> 32n);
     for (const [seq, f] of this.inflight) {
       const d = seq - a.cum - 1;
-      const acked = seq < a.cum || (d >= 0 && d < 64 && ((a.sack >> BigInt(d)) & 1n) === 1n);
+      const acked = seq < a.cum || (d >= 0 && d < 64 && ((d < 32 ? lo >>> d : hi >>> (d - 32)) & 1) === 1);
       if (!acked) continue;
       this.inflight.delete(seq);
       if (f.tx === 1 && (sample === null || f.lastSent > sample.lastSent)) sample = f;
@@ -425,7 +441,30 @@ export class DeliveryChannel {
       this.buffer.set(f.seq, f);
       this.drain();
     }
+    if (this.hooks.ackSoon) {
+      if (!this.ackDue) {
+        this.ackDue = true;
+        this.hooks.ackSoon();
+      }
+    } else this.sendAck();
+    this.handOver();
+  }
+
+  /** Sends the ACK `hooks.ackSoon` asked for, if it is still due. */
+  flushAck(): void {
+    if (!this.ackDue || this.closed) return;
     this.sendAck();
+  }
+
+  /** Hands the messages consumed so far to the application, in order. */
+  private handOver(): void {
+    if (this.ready.length === 0) return;
+    const ready = this.ready;
+    this.ready = [];
+    for (const m of ready) {
+      if (this.closed) return;
+      this.hooks.deliver(m.id, m.payload);
+    }
   }
 
   /** The sender will never send anything below `floor` again: stop waiting for it. */
@@ -476,10 +515,11 @@ export class DeliveryChannel {
     if (a.parts.length < a.count) return;
     this.assembly = null;
     this.stats.delivered++;
-    this.hooks.deliver(a.id, a.parts.length === 1 ? a.parts[0]! : Buffer.concat(a.parts));
+    this.ready.push({ id: a.id, payload: a.parts.length === 1 ? a.parts[0]! : Buffer.concat(a.parts) });
   }
 
   private sendAck(): void {
+    this.ackDue = false;
     let sack = 0n;
     for (const seq of this.buffer.keys()) {
       const d = seq - this.rcvNext - 1;

@@ -18,6 +18,9 @@
  *   and its outstanding messages fail.
  * - Message ids a peer already delivered are remembered (per peer, bounded),
  *   so a retry of a message whose ACK was lost is not shown twice.
+ * - With `defer` (the client passes setImmediate), the ACKs of every CHAT read
+ *   in one pass of the event loop are coalesced into one ACK per channel, sent
+ *   before the loop waits again; without it every CHAT is answered at once.
  */
 import { createHash } from 'node:crypto';
 import { err, ok, type Result } from 'neverthrow';
@@ -58,6 +61,8 @@ export interface HubOptions {
   delivery?: Partial<DeliveryConfig>;
   /** remembered delivered ids per peer */
   recentIds?: number;
+  /** runs `fn` once the datagrams already waiting have been read (setImmediate); enables coalesced ACKs */
+  defer?(fn: () => void): void;
 }
 
 interface Channel {
@@ -83,6 +88,9 @@ export class PeerHub {
   private readonly channels = new Map<string, Channel>();
   private readonly recent = new Map<string, RecentIds>();
   private readonly keyIds = new WeakMap<Uint8Array, string>();
+  private readonly keyHexes = new WeakMap<Uint8Array, string>();
+  /** channels owing an ACK, sent together when the deferred flush runs */
+  private acksDue: Channel[] = [];
   private index: { members: ReadonlyMap<string, Member> | null; byKeyId: Map<string, Member[]> } = {
     members: null,
     byKeyId: new Map(),
@@ -179,6 +187,16 @@ export class PeerHub {
 
   // ---- internals -------------------------------------------------------------------------------
 
+  /** hex of a roster key, computed once per key object */
+  private keyHex(key: Uint8Array): string {
+    let hex = this.keyHexes.get(key);
+    if (hex === undefined) {
+      hex = hexOf(key);
+      this.keyHexes.set(key, hex);
+    }
+    return hex;
+  }
+
   private keyIdHex(key: Uint8Array): string {
     let id = this.keyIds.get(key);
     if (id === undefined) {
@@ -209,7 +227,7 @@ export class PeerHub {
   private channelFor(member: Member): Channel | null {
     const me = this.me;
     if (!me) return null;
-    const keyHex = hexOf(member.peerKey);
+    const keyHex = this.keyHex(member.peerKey);
     const known = this.channels.get(member.email);
     if (known && known.keyHex === keyHex) return known;
     const cipher = me.keyring.channel(member.email, member.peerKey);
@@ -230,12 +248,24 @@ export class PeerHub {
         deliver: (id, payload) => this.deliver(email, id, payload),
         acked: (id) => this.opts.events.acked(email, id),
         failed: (id) => this.opts.events.failed(email, id),
+        ...(this.opts.defer ? { ackSoon: () => this.ackSoon(ch) } : {}),
       },
       this.opts.clock,
       this.opts.delivery,
     );
     this.channels.set(email, ch);
     return ch;
+  }
+
+  private ackSoon(ch: Channel): void {
+    this.acksDue.push(ch);
+    if (this.acksDue.length === 1) this.opts.defer?.(() => this.flushAcks());
+  }
+
+  private flushAcks(): void {
+    const due = this.acksDue;
+    this.acksDue = [];
+    for (const ch of due) ch.engine.flushAck();
   }
 
   /** The peer's old login is gone: its outstanding messages fail. */
@@ -248,7 +278,7 @@ export class PeerHub {
     const me = this.me;
     if (!me) return;
     const member = this.opts.members().get(ch.email);
-    const rosterAddress = member && hexOf(member.peerKey) === ch.keyHex ? member.address : null;
+    const rosterAddress = member && this.keyHex(member.peerKey) === ch.keyHex ? member.address : null;
     const to = rosterAddress ?? ch.replyTo;
     if (!to) return;
     const body = encodePeerBody(frame);

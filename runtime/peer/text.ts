@@ -34,13 +34,29 @@ export function encodeText(text: string): Result<Uint8Array, SendError> {
   return ok(bytes);
 }
 
+/** The checks of `encodeText`, without encoding (a lone surrogate counts 3 bytes here too). */
+export function checkText(text: string): Result<void, SendError> {
+  if (typeof text !== 'string' || text.trim() === '') return err(sendError('empty'));
+  if (text.length > MAX_MESSAGE_BYTES || Buffer.byteLength(text, 'utf8') > MAX_MESSAGE_BYTES) return err(sendError('too_long'));
+  return ok(undefined);
+}
+
 /** Strict UTF-8 decoding of a received message; null if it is not valid UTF-8. */
 export function decodeText(bytes: Uint8Array): string | null {
   const r = decodeUtf8(bytes);
   return r.isOk() ? r.value : null;
 }
 
+/** Random bytes drawn 1 KiB at a time: one call into the CSPRNG per 128 ids. */
+let pool = Buffer.alloc(0);
+let taken = 0;
+
 /** A fresh random 8-byte message id, as 16 hex digits. */
 export function newMessageId(): MessageId {
-  return randomBytes(8).toString('hex');
+  if (taken + 8 > pool.length) {
+    pool = randomBytes(1024);
+    taken = 0;
+  }
+  taken += 8;
+  return pool.toString('hex', taken - 8, taken);
 }

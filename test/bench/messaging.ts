@@ -2,15 +2,17 @@
  * `messaging`: two real clients (runtime/client.ts) on loopback, each in its own process, with
  * the real server; against a raw node:dgram echo between two processes in the same run.
  *
- *   node --import tsx test/bench/messaging.ts [--n 500] [--burst 1000] [--runs 3] [--json]
+ *   node --import tsx test/bench/messaging.ts [--n 500] [--seconds 2] [--runs 3] [--json]
  *
  * - rtt: `client.send()` of a 100-character message → its line turns `delivered` (the peer's
  *   ACK came back): conversation machine, delivery engine, framing, ChaCha20-Poly1305 both ways,
  *   UDP, the peer's reassembly and ACK. One message at a time, `--n` of them after a warm-up.
  *   Raw: one datagram of the same size as the chat datagram, echoed.
- * - throughput: `--burst` messages sent back to back (the delivery engine keeps its 64-datagram
- *   window full), acknowledged messages per second. Raw: the echo with 64 datagrams in flight.
- * Each figure is the median of `--runs` runs.
+ * - throughput: a sliding window of WINDOW (64) messages in flight — each one that turns
+ *   `delivered` is replaced by a new one — counted over `--seconds` after a 0.5 s warm-up:
+ *   acknowledged messages per second. Raw: the echo with 64 datagrams of the same size in flight,
+ *   each echo answered by a new send, over the same time.
+ * Each figure is the median of `--runs` runs, after a warm-up of both phases.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,10 +37,24 @@ const TEXT = 'x'.repeat(100);
 /** a 100-byte message in one CHAT datagram: 18-byte peer header, 18-byte CHAT header, 16-byte tag */
 const CHAT_DATAGRAM = 100 + 18 + 18 + 16;
 const PASSWORD = 'bench password 1234';
+/** messages in flight in the throughput run: the delivery engine's window, and the raw echo's */
+const WINDOW = 64;
+/** in-flight lines are among the last ones of the conversation (only this client appends to it) */
+const TAIL = 4 * WINDOW;
 
-export async function runMessaging(opts: { n?: number; burst?: number; runs?: number; log?: (l: string) => void } = {}): Promise<MessagingResult> {
+export async function runMessaging(
+  opts: {
+    n?: number;
+    seconds?: number;
+    /** smoke runs: the windowed phase also ends once this many messages were delivered */
+    burst?: number;
+    runs?: number;
+    log?: (l: string) => void;
+  } = {},
+): Promise<MessagingResult> {
   const n = opts.n ?? 500;
-  const burst = opts.burst ?? 1000;
+  const seconds = opts.seconds ?? 2;
+  const most = opts.burst ?? Infinity;
   const runs = opts.runs ?? 3;
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'truco-bench-messaging-'));
@@ -47,7 +63,7 @@ export async function runMessaging(opts: { n?: number; burst?: number; runs?: nu
   const raw = await rawEcho();
   const rawP50: number[] = [];
   for (let r = 0; r < runs; r++) rawP50.push(quantile(await raw.rttUs({ n, size: CHAT_DATAGRAM }), 0.5));
-  const rawMsgs = await raw.pairsPerS({ seconds: 2, window: 64, size: CHAT_DATAGRAM, runs });
+  const rawMsgs = await raw.pairsPerS({ seconds, window: WINDOW, size: CHAT_DATAGRAM, runs });
   await raw.stop();
 
   const server = await startBenchServer({ dir });
@@ -62,30 +78,71 @@ export async function runMessaging(opts: { n?: number; burst?: number; runs?: nu
     me.openConversation('b@bench.test');
     await me.waitFor(() => me.conversations().get('b@bench.test')?.canSend === true, 10_000);
 
-    // each waiting message's line, by its index in the conversation (lines are only appended)
-    const waiting = new Map<string, { index: number; resolve: () => void }>();
-    me.subscribeConversations((all) => {
-      if (waiting.size === 0) return;
-      const lines = all.get('b@bench.test')?.lines ?? [];
-      for (const [id, w] of waiting) {
-        const l = lines[w.index];
-        if (l?.kind === 'message' && l.id === id && l.state === 'delivered') {
-          waiting.delete(id);
-          w.resolve();
+    // the messages waiting for their line to turn 'delivered', looked for in the conversation's
+    // last lines once per burst of view updates
+    const waiting = new Map<string, () => void>();
+    let scanQueued = false;
+    const scan = () => {
+      scanQueued = false;
+      const lines = me.conversations().get('b@bench.test')?.lines ?? [];
+      for (let i = lines.length - 1, k = 0; i >= 0 && k < TAIL && waiting.size > 0; i--, k++) {
+        const l = lines[i]!;
+        if (l.kind !== 'message' || l.state !== 'delivered') continue;
+        const resolve = waiting.get(l.id);
+        if (resolve) {
+          waiting.delete(l.id);
+          resolve();
         }
       }
+    };
+    me.subscribeConversations(() => {
+      if (waiting.size === 0 || scanQueued) return;
+      scanQueued = true;
+      queueMicrotask(scan);
     });
     const sendOne = (): Promise<void> =>
       new Promise((resolve, reject) => {
         const r = me.send('b@bench.test', TEXT);
         if (r.isErr()) return reject(new Error(`send: ${r.error.reason}`));
-        const lines = me.conversations().get('b@bench.test')?.lines ?? [];
-        waiting.set(r.value, { index: lines.length - 1, resolve });
+        waiting.set(r.value, resolve);
+      });
+
+    /**
+     * WINDOW messages in flight for `ms` (or until `max` were delivered), each delivered one
+     * replaced by a new one. Resolves once the last ones in flight are delivered too, with how many
+     * were delivered in time and when the time (or `max`) was reached.
+     */
+    const windowed = (ms: number, max = Infinity): Promise<{ delivered: number; at: number }> =>
+      new Promise((resolve, reject) => {
+        let delivered = 0;
+        let at = 0;
+        let inFlight = 0;
+        const close = () => {
+          if (at === 0) at = performance.now();
+        };
+        const one = () => {
+          inFlight++;
+          sendOne().then(() => {
+            inFlight--;
+            if (at === 0) {
+              delivered++;
+              if (delivered >= max) close();
+            }
+            if (at === 0) one();
+            else if (inFlight === 0) resolve({ delivered, at });
+          }, reject);
+        };
+        for (let i = 0; i < WINDOW; i++) one();
+        setTimeout(close, ms);
       });
 
     const p50: number[] = [];
     const p99: number[] = [];
     const rates: number[] = [];
+    // Warm-up once, both ways of sending, so that run 1 does not measure the JIT compiling the
+    // client (the raw echo's warm-up is a loop of a few lines).
+    await windowed(seconds * 1000, most);
+    for (let i = 0; i < 300; i++) await sendOne();
     for (let r = 0; r < runs; r++) {
       for (let i = 0; i < 100; i++) await sendOne();
       const samples: number[] = [];
@@ -96,9 +153,10 @@ export async function runMessaging(opts: { n?: number; burst?: number; runs?: nu
       }
       p50.push(quantile(samples, 0.5));
       p99.push(quantile(samples, 0.99));
+      await windowed(500, most);
       const t = performance.now();
-      await Promise.all(Array.from({ length: burst }, () => sendOne()));
-      rates.push(burst / ((performance.now() - t) / 1000));
+      const { delivered, at } = await windowed(seconds * 1000, most);
+      rates.push(delivered / ((at - t) / 1000));
       log(`  run ${r + 1}: rtt p50 ${round(p50[r] ?? NaN, 0)} µs, p99 ${round(p99[r] ?? NaN, 0)} µs, ${round(rates[r] ?? NaN, 0)} msgs/s`);
     }
     const rttP50 = median(p50);
@@ -126,7 +184,7 @@ export async function messagingMain(argv: string[] = process.argv.slice(2)): Pro
   const f = parseArgs(argv);
   const json = f.has('json');
   say(json, `messaging: load ${load1()}`);
-  const r = await runMessaging({ n: f.num('n', 500), burst: f.num('burst', 1000), runs: f.num('runs', 3), log: (l) => say(json, l) });
+  const r = await runMessaging({ n: f.num('n', 500), seconds: f.num('seconds', 2), runs: f.num('runs', 3), log: (l) => say(json, l) });
   if (json) process.stdout.write(JSON.stringify(r) + '\n');
   say(
     json,

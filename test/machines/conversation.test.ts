@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createActor, fromPromise, SimulatedClock, type AnyActorRef } from 'xstate';
 import {
   conversationMachine,
+  MAX_LINES,
   MESSAGE_GIVE_UP_MS,
   viewOf,
   type ChatLine,
@@ -105,10 +106,10 @@ describe('conversation: outbound messages', () => {
     c.send('m1', 'olá');
     expect(c.lines()).toEqual([{ kind: 'message', id: 'm1', direction: 'out', text: 'olá', at: 0, state: 'pending' }]);
     expect(c.calls.transmit).toEqual([{ peer: 'bia@x', id: 'm1', text: 'olá' }]);
-    expect(Object.keys(c.actor.getSnapshot().children)).toEqual(['delivery:m1:1']);
+    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 1 }]);
     c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
     expect(c.states()).toEqual({ m1: 'delivered' });
-    expect(Object.keys(c.actor.getSnapshot().children)).toEqual([]);
+    expect(c.actor.getSnapshot().context.pending).toEqual([]);
     // nothing fires later
     advance(c.clock, MESSAGE_GIVE_UP_MS + 10);
     expect(c.states()).toEqual({ m1: 'delivered' });
@@ -152,7 +153,7 @@ describe('conversation: outbound messages', () => {
       { peer: 'bia@x', id: 'm1', text: 'again?' },
       { peer: 'bia@x', id: 'm1', text: 'again?' },
     ]);
-    expect(Object.keys(c.actor.getSnapshot().children)).toEqual(['delivery:m1:2']);
+    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 2 }]);
     // the retry has its own full give-up time
     advance(c.clock, MESSAGE_GIVE_UP_MS - 1);
     expect(c.states()).toEqual({ m1: 'pending' });
@@ -196,7 +197,7 @@ describe('conversation: outbound messages', () => {
     c.presence(null, 300);
     expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed' });
     expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm2' }]);
-    expect(Object.keys(c.actor.getSnapshot().children)).toEqual([]);
+    expect(c.actor.getSnapshot().context.pending).toEqual([]);
     expect(c.lines().map((l) => (l.kind === 'system' ? l.event : l.id))).toEqual(['m1', 'm2', 'disconnected']);
   });
 });
@@ -220,6 +221,82 @@ describe('conversation: inbound messages', () => {
     const c = conversation({ peerKey: null });
     c.actor.send({ type: 'RECEIVED', id: 'r1', text: 'late', at: 10 });
     expect(c.lines()).toHaveLength(1);
+  });
+});
+
+describe('conversation: batches (one pass of the runtime)', () => {
+  it('SEND.BATCH: every new message pending in order, each transmitted, each with its own give-up time', () => {
+    const c = conversation();
+    c.actor.send({
+      type: 'SEND.BATCH',
+      messages: [
+        { id: 'm1', text: 'one', at: 1 },
+        { id: 'm2', text: 'two', at: 2 },
+        { id: 'm1', text: 'one again', at: 3 },
+      ],
+    });
+    expect(c.states()).toEqual({ m1: 'pending', m2: 'pending' });
+    expect(c.calls.transmit.map((t) => t.id)).toEqual(['m1', 'm2']);
+    expect(c.actor.getSnapshot().context.pending).toEqual([
+      { id: 'm1', attempt: 1 },
+      { id: 'm2', attempt: 2 },
+    ]);
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: ['m2'], failed: [] });
+    advance(c.clock, MESSAGE_GIVE_UP_MS);
+    expect(c.states()).toEqual({ m1: 'failed', m2: 'delivered' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm1' }]);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('SEND.BATCH that cannot be sent shows its messages failed (retry-able) and keeps the reason', () => {
+    const c = conversation({ peerKey: null });
+    c.actor.send({ type: 'SEND.BATCH', messages: [{ id: 'm1', text: 'hello?', at: 1 }] });
+    expect(c.states()).toEqual({ m1: 'failed' });
+    expect(c.calls.transmit).toEqual([]);
+    expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm1', reason: 'peer_offline' });
+    c.presence(KEY1);
+    c.actor.send({ type: 'RETRY', id: 'm1', at: 2 });
+    expect(c.states()).toEqual({ m1: 'pending' });
+  });
+
+  it('DELIVERY.BATCH settles many at once; unknown and late ids change nothing', () => {
+    const c = conversation();
+    for (const m of ['m1', 'm2', 'm3']) c.send(m);
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: ['m1', 'm3', 'nope'], failed: ['m2'] });
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed', m3: 'delivered' });
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm2' }]);
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: ['m2'], failed: ['m1'] });
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed', m3: 'delivered' });
+    // the settled ones' give-up timers were cancelled
+    advance(c.clock, MESSAGE_GIVE_UP_MS + 10);
+    expect(c.calls.cancel).toHaveLength(1);
+  });
+
+  it('RECEIVED.BATCH appends in order, once each (also within the batch)', () => {
+    const c = conversation();
+    c.actor.send({ type: 'RECEIVED', id: 'r1', text: 'a', at: 1 });
+    c.actor.send({
+      type: 'RECEIVED.BATCH',
+      messages: [
+        { id: 'r1', text: 'a', at: 2 },
+        { id: 'r2', text: 'b', at: 3 },
+        { id: 'r2', text: 'b', at: 4 },
+        { id: 'r3', text: 'c', at: 5 },
+      ],
+    });
+    expect(c.lines().map((l) => l.id)).toEqual(['r1', 'r2', 'r3']);
+    expect(c.view().unread).toBe(3);
+  });
+
+  it(`keeps the last ${MAX_LINES} lines; system line ids keep counting`, () => {
+    const c = conversation();
+    const n = MAX_LINES + 10;
+    c.actor.send({ type: 'RECEIVED.BATCH', messages: Array.from({ length: n }, (_, i) => ({ id: `r${i}`, text: 'x', at: i })) });
+    expect(c.lines()).toHaveLength(MAX_LINES);
+    expect(c.lines()[0]!.id).toBe('r10');
+    c.presence(null, 5);
+    expect(c.lines().at(-1)).toEqual({ kind: 'system', id: `system:${n}`, event: 'disconnected', at: 5 });
+    expect(c.lines()).toHaveLength(MAX_LINES);
   });
 });
 

@@ -270,3 +270,84 @@ describe('abandoned messages', () => {
     expect(a.acked).toEqual([id(1)]);
   });
 });
+
+describe('delivery engine: acknowledging before the application', () => {
+  it('the ACK goes out before the message is delivered', () => {
+    const clock = new SimClock();
+    const events: string[] = [];
+    const rx = new DeliveryChannel(
+      {
+        transmit: (f) => events.push(f.type),
+        deliver: () => events.push('deliver'),
+        acked: () => {},
+        failed: () => {},
+      },
+      clock,
+    );
+    rx.receive({ type: 'CHAT', seq: 0, floor: 0, messageId: Buffer.from(id(1), 'hex'), index: 0, count: 1, payload: enc('hi') });
+    expect(events).toEqual(['ACK', 'deliver']);
+  });
+
+  it('with ackSoon, the CHATs of one pass get one ACK, sent on flushAck', () => {
+    const clock = new SimClock();
+    const acks: PeerBody[] = [];
+    const delivered: string[] = [];
+    let asked = 0;
+    const rx = new DeliveryChannel(
+      {
+        transmit: (f) => acks.push(f),
+        deliver: (_, p) => delivered.push(text(p)),
+        acked: () => {},
+        failed: () => {},
+        ackSoon: () => asked++,
+      },
+      clock,
+    );
+    for (let seq = 0; seq < 5; seq++) {
+      rx.receive({ type: 'CHAT', seq, floor: 0, messageId: Buffer.from(id(seq), 'hex'), index: 0, count: 1, payload: enc(`m${seq}`) });
+    }
+    expect(asked).toBe(1);
+    expect(acks).toEqual([]);
+    expect(delivered).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    rx.flushAck();
+    rx.flushAck();
+    expect(acks).toEqual([{ type: 'ACK', cum: 5, sack: 0n, floor: 0 }]);
+    expect(rx.stats.acksSent).toBe(1);
+  });
+
+  it('coalesced ACKs still carry a whole window both ways', () => {
+    const clock = new SimClock();
+    const sides: DeliveryChannel[] = [];
+    const queues: PeerBody[][] = [[], []];
+    const acked: MessageId[] = [];
+    const got: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      sides.push(
+        new DeliveryChannel(
+          {
+            transmit: (f) => queues[1 - i]!.push(f),
+            deliver: (_, p) => got.push(text(p)),
+            acked: (m) => acked.push(m),
+            failed: () => {},
+            ackSoon: () => {},
+          },
+          clock,
+        ),
+      );
+    }
+    const [a, b] = sides as [DeliveryChannel, DeliveryChannel];
+    for (let n = 0; n < 200; n++) a.send(id(n), enc(`${n}`))._unsafeUnwrap();
+    // one "pass" at a time: each side reads what is waiting, then flushes its ACK
+    for (let pass = 0; pass < 50 && acked.length < 200; pass++) {
+      for (const [i, side] of [a, b].entries()) {
+        const waiting = queues[i]!.splice(0);
+        for (const f of waiting) side.receive(f);
+        side.flushAck();
+      }
+    }
+    expect(got).toEqual(Array.from({ length: 200 }, (_, n) => `${n}`));
+    expect(acked).toHaveLength(200);
+    expect(b.stats.acksSent).toBeLessThan(20);
+    expect(a.stats.retransmits).toBe(0);
+  });
+});
