@@ -132,6 +132,13 @@ export const SESSION_DELAYS = {
    * a client does not give up on a server that still counts it online
    */
   watchdogSlack: 2,
+  /**
+   * after this many intervals without a TRUCO the link is `quiet`: the client sends an
+   * unsolicited SEIS every interval, so a server whose probes go to an address we no longer have
+   * (a NAT rebinding, a new Wi-Fi lease) hears us from the new one and moves the session there
+   * long before it would drop us
+   */
+  quietIntervals: 2,
   pageTimeoutMs: 500,
   reconnectGiveUpMs: 30_000,
   resumeRetryMs: 1_000,
@@ -194,6 +201,8 @@ const sessionSetup = setup({
   },
   delays: {
     watchdog: ({ context }) => ((context.session?.misses ?? 3) + SESSION_DELAYS.watchdogSlack) * (context.session?.intervalMs ?? 1000),
+    linkQuiet: ({ context }) => SESSION_DELAYS.quietIntervals * (context.session?.intervalMs ?? 1000),
+    keepalive: ({ context }) => context.session?.intervalMs ?? 1000,
     pageTimeout: SESSION_DELAYS.pageTimeoutMs,
     reconnectGiveUp: SESSION_DELAYS.reconnectGiveUpMs,
     resumeRetry: ({ context }) =>
@@ -371,8 +380,18 @@ export const sessionMachine = sessionSetup.createMachine({
           initial: 'live',
           states: {
             live: {
+              initial: 'hearing',
               after: {
                 watchdog: { target: '#session.reconnecting', actions: assign({ reconnectCause: 'silence' }) },
+              },
+              states: {
+                hearing: { after: { linkQuiet: 'quiet' } },
+                quiet: {
+                  // probe 0 answers no probe: any authenticated datagram is life, and moves the
+                  // session to the address it came from
+                  entry: { type: 'sendSeis', params: ({ context }) => ({ probe: 0, ...rosterVersionForSeis(context.roster) }) },
+                  after: { keepalive: { target: 'quiet', reenter: true } },
+                },
               },
               on: {
                 'SERVER.TRUCO': {

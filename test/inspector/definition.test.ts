@@ -146,6 +146,6 @@ describe('the definition walker (from machine.root)', () => {
     expect(online.states.map((s) => s.key)).toEqual(expect.arrayContaining(['link', 'presence']));
     expect(node(session, 'session.authenticating').invoke.map((i) => i.src)).toEqual(['logIn']);
     expect(node(session, 'session.online.presence.syncing').transitions.some((t) => t.label === 'after pageTimeout (500 ms)')).toBe(true);
-    expect(activeIds(session, { online: { link: 'live', presence: 'idle' } })).toContain('session.online.link.live');
+    expect(activeIds(session, { online: { link: { live: 'hearing' }, presence: 'idle' } })).toContain('session.online.link.live');
   });
 });

@@ -197,7 +197,7 @@ describe('the inspection hub', () => {
   it('writes state values compactly', () => {
     expect(stateString('alive')).toBe('alive');
     expect(stateString({ suspect: 'probing' })).toBe('suspect.probing');
-    expect(stateString({ online: { link: 'live', presence: 'idle' } })).toBe('online(link.live presence.idle)');
+    expect(stateString({ online: { link: { live: 'hearing' }, presence: 'idle' } })).toBe('online(link.live.hearing presence.idle)');
     expect(stateString(undefined)).toBe('');
   });
 

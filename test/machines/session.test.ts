@@ -116,7 +116,7 @@ describe('session: signing in', () => {
     expect(JSON.stringify(h.ctx())).not.toContain('correct horse');
     await flush();
     expect(h.calls.logIn).toEqual([{ email: 'me@x', password: 'correct horse' }]);
-    expect(h.snap().value).toEqual({ online: { link: 'live', presence: 'syncing' } });
+    expect(h.snap().value).toEqual({ online: { link: { live: 'hearing' }, presence: 'syncing' } });
     expect(h.ctx()).toMatchObject({ email: 'me@x', session: OK.ok ? OK.session : null, error: null });
     expect(JSON.stringify(h.ctx())).not.toContain('correct horse');
     expect(h.calls.requests).toEqual([{ request: 0, cursor: '', at: 0 }]);
@@ -166,7 +166,7 @@ describe('session: signing in', () => {
     h.actor.send({ type: 'SIGNUP', email: 'me@x', password: 'long enough' });
     await flush();
     expect(h.calls.signUp).toEqual([{ email: 'me@x', password: 'long enough' }]);
-    expect(h.snap().value).toEqual({ online: { link: 'live', presence: 'syncing' } });
+    expect(h.snap().value).toEqual({ online: { link: { live: 'hearing' }, presence: 'syncing' } });
     expect(h.ctx().email).toBe('me@x');
   });
 
@@ -201,11 +201,35 @@ describe('session: link watchdog', () => {
       h.actor.send({ type: 'SERVER.TRUCO', truco: trucoFrom(p, 0, i) });
     }
     expect(h.snap().matches('online')).toBe(true);
-    expect(h.calls.seis).toHaveLength(20);
+    // each TRUCO answered; the gaps of 3 intervals > 2 made the link quiet: keepalives (probe 0)
+    expect(h.calls.seis.filter((x) => x.probe !== 0)).toHaveLength(20);
+    expect(h.calls.seis.filter((x) => x.probe === 0).length).toBeGreaterThan(0);
     advance(h.clock, 4999);
     expect(h.snap().matches('online')).toBe(true);
     advance(h.clock, 1);
     expect(h.snap().matches('reconnecting')).toBe(true);
+  });
+});
+
+describe('session: a quiet link', () => {
+  it('after 2 intervals without a TRUCO sends an unsolicited SEIS every interval, until one comes', async () => {
+    const p = emptyPresence(9);
+    const h = await syncedWith(p);
+    const before = h.calls.seis.length;
+    advance(h.clock, 1999);
+    expect(h.calls.seis).toHaveLength(before);
+    advance(h.clock, 1);
+    expect(h.snap().matches({ online: { link: { live: 'quiet' } } })).toBe(true);
+    expect(h.calls.seis.slice(before)).toEqual([{ probe: 0, epoch: 9, version: 0 }]);
+    advance(h.clock, 1000);
+    advance(h.clock, 1000);
+    expect(h.calls.seis.slice(before).map((x) => x.probe)).toEqual([0, 0, 0]);
+    // a TRUCO ends it: answered, hearing again, the watchdog restarted
+    h.actor.send({ type: 'SERVER.TRUCO', truco: trucoFrom(p, 0, 7) });
+    expect(h.snap().matches({ online: { link: { live: 'hearing' } } })).toBe(true);
+    expect(h.calls.seis.at(-1)?.probe).toBe(7);
+    advance(h.clock, 1999);
+    expect(h.calls.seis.at(-1)?.probe).toBe(7);
   });
 });
 
@@ -218,7 +242,7 @@ describe('session: reconnecting', () => {
     expect(h.snap().matches('reconnecting')).toBe(true);
     expect(h.ctx().reconnectCause).toBe('dropped');
     await flush();
-    expect(h.snap().value).toEqual({ online: { link: 'live', presence: 'idle' } });
+    expect(h.snap().value).toEqual({ online: { link: { live: 'hearing' }, presence: 'idle' } });
     expect(h.ctx().session).toEqual(OK2.ok ? OK2.session : null);
     expect(h.ctx().roster).toBe(roster);
     expect(h.ctx().reconnectCause).toBeNull();

@@ -27,7 +27,7 @@ class FakeClient implements SessionApi {
 
   static snapshot(state: SessionState, c: { email?: string; roster?: string[]; kickReason?: string; error?: { reason: string } }): SessionSnapshot {
     return {
-      value: state === 'online' ? { online: { link: 'live', presence: 'idle' } } : state,
+      value: state === 'online' ? { online: { link: { live: 'hearing' }, presence: 'idle' } } : state,
       context: {
         email: c.email ?? null,
         error: c.error ?? null,
