@@ -63,7 +63,7 @@ const BAD: Record<string, Bad[]> = {
     { argv: ['--suspect-interval', 'soon'], says: /--suspect-interval .*"soon"/ },
   ],
   'signups-per-hour': [
-    { argv: ['--signups-per-hour', '-1'], says: /--signups-per-hour must be a whole number, got "-1"/ },
+    { argv: ['--signups-per-hour', 'lots'], says: /--signups-per-hour must be a whole number, got "lots"/ },
     { argv: ['--signups-per-hour', '2000000'], says: /--signups-per-hour must be between 0 and 1000000/ },
   ],
   'log-level': [
