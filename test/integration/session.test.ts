@@ -80,7 +80,7 @@ describe('client sessions over real UDP with the real server process', () => {
     const epochBefore = a.getSnapshot().context.roster.epoch;
     // The restarted server takes up the online list it had (server/presence-journal.ts) and sends
     // each restored session a STALE, so each client resumes with its ticket at once (else its
-    // watchdog would, after 4 intervals); the rosters stay current, in the same epoch.
+    // watchdog would, after misses + 2 intervals); the rosters stay current, in the same epoch.
     await a.waitFor((s) => states.some((x) => x.includes('reconnecting')) && s.matches('online') && s.context.roster.members.has('raul@example.com'), 10_000);
     await b.waitFor((s) => s.matches('online') && s.context.roster.members.has('rita@example.com'), 10_000);
     expect(a.getSnapshot().context.roster.epoch).toBe(epochBefore);
