@@ -21,7 +21,7 @@ export interface Internal { type: 'Internal'; message: string }
 export type HandshakeError = Unreachable | Aborted | Internal;
 
 export interface Timing {
-  /** first retransmission timeout (default 250 ms), doubled up to maxRtoMs */
+  /** first retransmission timeout (default 250 ms), doubled up to maxRtoMs; each wait is jittered ±25 % */
   rtoMs: number;
   maxRtoMs: number;
   /** overall deadline (default 8 s) */
@@ -30,6 +30,12 @@ export interface Timing {
 export const DEFAULT_TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
 
 type Waiter = (m: Outer) => boolean;
+
+/**
+ * A timeout drawn uniformly from ±25 % around `ms`: clients that lost their server at the same
+ * moment (a restart) and were refused together (HELLO admission) do not retransmit in lockstep.
+ */
+export const jitter = (ms: number): number => ms * (0.75 + Math.random() / 2);
 
 /** Routes handshake answers to whoever waits for them. */
 export class HandshakeDesk {
@@ -67,7 +73,7 @@ export class HandshakeDesk {
       const send = () => {
         if (Date.now() >= deadline) return finish(err({ type: 'Unreachable' }));
         this.udp.send(make(), this.server);
-        timer = setTimeout(send, Math.min(rto, Math.max(1, deadline - Date.now())));
+        timer = setTimeout(send, Math.min(jitter(rto), Math.max(1, deadline - Date.now())));
         rto = Math.min(rto * 2, this.timing.maxRtoMs);
       };
       if (signal?.aborted) return resolve(err({ type: 'Aborted' }));

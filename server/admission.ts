@@ -1,15 +1,24 @@
 /**
- * Admission of HELLOs. A HELLO is the one datagram a stranger can make the server work hard
- * for (two X25519, a key generation and a sealed token: about 1.5 ms on the reference machine),
- * so a flood of them would otherwise starve probes and everyone's logins.
+ * Admission of HELLOs, and the pace of the STALE nudges after a restart.
  *
- * The server answers at most `ratePerSec` HELLOs a second, with bursts of `burst` (a token
- * bucket). While the bucket is less than half full (the server is under pressure), a source
- * address (IPv4, or the /64 of an IPv6 one) that already sent more than its fair share of HELLOs
- * in the current second (`ratePerSec` / sources seen, at least `perSourcePerSec`) is refused, so
- * a flooding machine cannot take the tokens a newcomer needs, while a lone busy source (a bench
- * logging in a thousand clients) still gets the whole rate. Refused HELLOs cost a decode and a
- * hash: microseconds.
+ * A HELLO is the one datagram a stranger can make the server work hard for (a key generation,
+ * two X25519 and a sealed token), so a flood of them would otherwise starve probes and
+ * everyone's logins. But the same work is what a legitimate storm needs — 10 000 clients
+ * resuming after a restart — so the gate is sized by what a HELLO really costs, not by a fixed
+ * count: HELLOs may take at most `share` of the event loop's time, sustained, with bursts of
+ * `burstMs` of work back to back (a token bucket counted in milliseconds). The server measures
+ * each answered HELLO (`spent`) and the gate charges that; the admitted rate follows
+ * (`share` × 1000 / cost: about 1 000–2 000 a second on the reference machine, fewer on a
+ * loaded one, never more than the loop can spare). The rest of the loop — probes, SEIS,
+ * AUTHs, everything else — keeps at least 1 − `share` whatever arrives.
+ *
+ * While the bucket is less than half full (the server is under pressure), a source address
+ * (IPv4, or the /64 of an IPv6 one) that already sent more than its fair share of HELLOs in the
+ * current second (the rate / sources seen, at least `perSourcePerSec`) is refused, and a source's
+ * first `perSourcePerSec` HELLOs of a second may take the bucket into debt (half a burst at most):
+ * a flooding machine cannot take the time a newcomer needs, while a lone busy source (a NAT, a
+ * bench, a restart storm from one host) still gets the whole rate. Refused HELLOs cost a decode
+ * and a hash: microseconds.
  *
  * No per-sender state grows: the per-source counts live in a fixed table of `slots` counters
  * indexed by a hash of the source under a random key (so a flood cannot be aimed at someone's
@@ -18,31 +27,51 @@
 import { randomInt } from 'node:crypto';
 
 export interface HelloGateOptions {
-  /** HELLOs answered per second, sustained (default 200) */
-  ratePerSec?: number;
-  /** HELLOs answered back to back (default 100) */
-  burst?: number;
+  /** the share of the event loop HELLOs may take, sustained (default 0.5) */
+  share?: number;
+  /** the most HELLO work answered back to back, ms (default 100) */
+  burstMs?: number;
+  /** what a HELLO costs before any is measured, ms (default 0.5); then learnt from `spent` */
+  costMs?: number;
   /** under pressure, the least share of HELLOs per second a source address gets (default 5) */
   perSourcePerSec?: number;
   /** size of the counter table (default 4096) */
   slots?: number;
+  /** the secret key of the slot hash (default random; fixed only in tests) */
+  seed?: number;
 }
 
 export interface HelloGate {
   /** whether to answer a HELLO from `host` arriving at `now` (ms) */
   admit(host: string, now: number): boolean;
+  /** how long (ms) the HELLO just admitted took to answer: the gate charges that instead of its estimate */
+  spent(ms: number): void;
   /** HELLOs refused so far */
   readonly shed: number;
+  /** the current estimate of a HELLO's cost, ms */
+  readonly costMs: number;
+  /** the sustained rate that estimate allows, HELLOs a second */
+  readonly ratePerSec: number;
 }
 
+/** bounds on the learnt cost: a measurement cannot open the gate wide, nor one slow HELLO shut it */
+const MIN_COST_MS = 0.05;
+const MAX_COST_MS = 20;
+/** weight of each new measurement in the running estimate */
+const LEARN = 0.05;
+
 export function createHelloGate(opts: HelloGateOptions = {}): HelloGate {
-  const rate = opts.ratePerSec ?? 200;
-  const burst = Math.max(1, opts.burst ?? 100);
+  const share = Math.min(1, Math.max(0.01, opts.share ?? 0.5));
+  const burstMs = Math.max(1, opts.burstMs ?? 100);
   const perSource = opts.perSourcePerSec ?? 5;
   const slots = opts.slots ?? 4096;
   const counts = new Uint16Array(slots);
-  const seed = randomInt(0, 0x7fffffff);
-  let tokens = burst;
+  const seed = opts.seed ?? randomInt(0, 0x7fffffff);
+  let cost = clamp(opts.costMs ?? 0.5);
+  /** ms of HELLO work the bucket holds */
+  let budget = burstMs;
+  /** what the last admitted HELLO was charged, until `spent` says what it cost */
+  let charged = 0;
   let last: number | null = null;
   let windowStart = -Infinity;
   let sources = 0;
@@ -58,11 +87,13 @@ export function createHelloGate(opts: HelloGateOptions = {}): HelloGate {
     }
     return (h >>> 0) % slots;
   };
+  const rate = () => (share * 1000) / cost;
 
   return {
     admit(host, now) {
-      if (last !== null && now > last) tokens = Math.min(burst, tokens + ((now - last) * rate) / 1000);
+      if (last !== null && now > last) budget = Math.min(burstMs, budget + (now - last) * share);
       last = now;
+      charged = 0;
       if (now - windowStart >= 1000) {
         windowStart = now;
         counts.fill(0);
@@ -72,16 +103,134 @@ export function createHelloGate(opts: HelloGateOptions = {}): HelloGate {
       const seen = (counts[i] ?? 0) + 1;
       if (seen === 1) sources++;
       counts[i] = Math.min(seen, 0xffff);
-      const pressed = tokens < burst / 2;
-      if (tokens < 1 || (pressed && seen > Math.max(perSource, rate / sources))) {
+      const pressed = budget < burstMs / 2;
+      // a source's first few HELLOs of the second may run the bucket into debt (half a burst at
+      // most), so the crowd already taking every refill cannot keep a newcomer out
+      const light = seen <= perSource;
+      if (budget < (light ? cost - burstMs / 2 : cost) || (pressed && !light && seen > rate() / sources)) {
         shed++;
         return false;
       }
-      tokens -= 1;
+      budget -= cost;
+      charged = cost;
       return true;
+    },
+    spent(ms) {
+      if (!(ms >= 0)) return;
+      // charge what it really took (a GC pause or a preemption counts: the loop was busy)
+      budget = Math.max(-burstMs, budget + charged - ms);
+      charged = 0;
+      cost = clamp((1 - LEARN) * cost + LEARN * Math.min(ms, 4 * cost));
     },
     get shed() {
       return shed;
+    },
+    get costMs() {
+      return cost;
+    },
+    get ratePerSec() {
+      return rate();
+    },
+  };
+}
+
+function clamp(ms: number): number {
+  return Math.min(MAX_COST_MS, Math.max(MIN_COST_MS, ms));
+}
+
+/**
+ * After a restart every restored session is sent a STALE, so its client resumes at once instead
+ * of waiting for its watchdog. Ten thousand at once would only be shed by the HELLO gate and
+ * leave the clients in retransmission backoff, so they go out self-clocked: at most `window()`
+ * nudged clients are in flight (nudged, not yet resumed, nudged less than `timeoutMs` ago) —
+ * each resume makes room for the next nudge, so the nudges follow the pace at which the server
+ * actually completes handshakes.
+ */
+export interface NudgePacer<T> {
+  /** the nudges to send at `now` (ms), at most `max` */
+  due(now: number, max?: number): T[];
+  /** `email` resumed (or is gone): its place in the window is free */
+  resumed(email: string): void;
+  /** targets not nudged yet */
+  readonly waiting: number;
+}
+
+export function createNudgePacer<T extends { email: string }>(targets: Iterable<T>, opts: { window: () => number; timeoutMs?: number }): NudgePacer<T> {
+  const queue = [...targets];
+  const timeoutMs = opts.timeoutMs ?? 1000;
+  /** email → when nudged; insertion order is time order */
+  const inflight = new Map<string, number>();
+  const done = new Set<string>();
+  let next = 0;
+  return {
+    due(now, max = Infinity) {
+      for (const [email, at] of inflight) {
+        if (now - at < timeoutMs) break;
+        inflight.delete(email);
+      }
+      const room = Math.min(max, Math.max(1, Math.floor(opts.window())) - inflight.size);
+      const out: T[] = [];
+      while (out.length < room && next < queue.length) {
+        const t = queue[next++] as T;
+        if (done.has(t.email)) continue;
+        inflight.set(t.email, now);
+        out.push(t);
+      }
+      if (next >= queue.length) done.clear();
+      return out;
+    },
+    resumed(email) {
+      inflight.delete(email);
+      if (next < queue.length) done.add(email);
+    },
+    get waiting() {
+      return queue.length - next;
+    },
+  };
+}
+
+/**
+ * The WELCOMEs answered in the last few seconds, by HELLO. A client that retransmits its HELLO
+ * (the WELCOME was lost, or its own loop was too busy to read it before its timer fired) gets the
+ * same WELCOME again for a lookup and a send, instead of a second handshake the gate would have
+ * to charge: in a 10 000-client restart storm about half the handshakes were such repeats. Bounded
+ * (`max` entries, the oldest dropped first; only admitted HELLOs enter, so a flood fills it no
+ * faster than the gate admits), and each answer is re-sent at most `replays` times, so replaying a
+ * HELLO makes the server send no more than that. The WELCOME is smaller than the HELLO: no
+ * amplification either way.
+ */
+export interface WelcomeCache {
+  /** the WELCOME answered to this HELLO from this address, while fresh and not re-sent too often */
+  get(key: string, now: number): Uint8Array | null;
+  set(key: string, welcome: Uint8Array, now: number): void;
+  readonly size: number;
+}
+
+export function createWelcomeCache(opts: { max?: number; ttlMs?: number; replays?: number } = {}): WelcomeCache {
+  const max = opts.max ?? 8192;
+  const ttlMs = opts.ttlMs ?? 3000;
+  const replays = opts.replays ?? 3;
+  /** insertion order is expiry order */
+  const entries = new Map<string, { welcome: Uint8Array; expires: number; left: number }>();
+  const expire = (now: number) => {
+    for (const [k, e] of entries) {
+      if (e.expires > now && entries.size <= max) break;
+      entries.delete(k);
+    }
+  };
+  return {
+    get(key, now) {
+      const e = entries.get(key);
+      if (!e || e.expires <= now || e.left <= 0) return null;
+      e.left--;
+      return e.welcome;
+    },
+    set(key, welcome, now) {
+      entries.set(key, { welcome, expires: now + ttlMs, left: replays });
+      expire(now);
+    },
+    get size() {
+      return entries.size;
     },
   };
 }

@@ -10,7 +10,9 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
+import type { PresenceLog } from '../machines/presence.ts';
 import { livenessRef, provideRegistry, registryMachine, type UserLeftReason } from '../machines/registry.ts';
 import * as aead from '../runtime/crypto/aead.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
@@ -37,10 +39,13 @@ import { buildRosterPage } from '../runtime/wire/roster.ts';
 import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
 import { normalizeEmail } from '../runtime/validate.ts';
 import type { AccountStore } from './accounts.ts';
-import { createHelloGate } from './admission.ts';
+import { createHelloGate, createNudgePacer, createWelcomeCache, type NudgePacer } from './admission.ts';
 import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
+import { indexedScheduling } from './actor-scheduler.ts';
+import { createHearing } from './hearing.ts';
 import { createTrucoEncoder } from './probe-cache.ts';
 import { createLimiter, type Limiter, DEFAULT_SIGNUPS_PER_HOUR } from './ratelimit.ts';
+import { after, createRosterIndex } from './roster-index.ts';
 
 export interface HostOptions {
   host: string;
@@ -77,7 +82,10 @@ interface Session {
   lastProbeAt: number;
   misses: number;
   suspect: boolean;
+  /** the number of the last TRUCO sent (regular, re-probe or push) */
   probe: number;
+  /** the number of the last regular probe, sent at lastProbeAt */
+  lastProbe: number;
   ackEpoch: number;
   ackVersion: number;
   /** the presence version the last TRUCO brought the client to (-1: a resync, nothing to acknowledge) */
@@ -122,6 +130,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const signups: Limiter | null = signupsPerHour > 0 ? createLimiter({ maxFailures: signupsPerHour, windowMs: 3_600_000, now }) : null;
   // a HELLO flood from one machine must not starve everyone else's logins (server/admission.ts)
   const helloGate = createHelloGate();
+  const welcomes = createWelcomeCache();
   const maxHashing = opts.maxHashing ?? 64;
 
   const sessions = new Map<number, Session>();
@@ -203,6 +212,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   }
 
   // ---- the registry and its liveness children -------------------------------------
+  // stopping a liveness actor must not scan every suspect user's pending re-probe (actor-scheduler.ts)
+  const scheduling = indexedScheduling();
   const registry = createActor(
     provideRegistry({
       reprobe: (email) => {
@@ -222,9 +233,11 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     }),
     {
       input: { epoch, suspectProbes: opts.suspectProbes, suspectIntervalMs: opts.suspectIntervalMs },
+      clock: scheduling.clock,
       ...(opts.inspect ? { inspect: opts.inspect } : {}),
     },
   );
+  scheduling.install(registry.system);
   registry.subscribe({ error: (e) => log.error('registry.error', { error: String(e) }) });
   registry.start();
 
@@ -232,27 +245,37 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // Each restored user whose client does not resume within the grace (its watchdog, 4 intervals,
   // plus `misses`) is treated as silent: its liveness actor hears LIVENESS.MISSED and, with no
   // answer, goes offline the usual way (a LEAVE for everyone). A STALE to each restored session
-  // (paced) makes the clients resume at once instead of waiting for their watchdog.
+  // (paced) makes the clients resume at once instead of waiting for their watchdog; a nudged
+  // user's grace runs from its nudge, twice as long (its client may meet a storm of resumes),
+  // so a slow storm does not turn into LEAVEs and JOINs for everyone.
   const ghosts = new Map<string, { sid: number; address: Address; until: number }>();
-  const nudges: Array<{ sid: number; address: Address }> = [];
+  let nudges: NudgePacer<{ email: string; sid: number; address: Address }> | null = null;
   let nudgeTimer: NodeJS.Timeout | null = null;
   if (journal?.restored && journal.restored.members.size > 0) {
     const r = journal.restored;
     registry.send({ type: 'PRESENCE.RESTORE', version: r.version, members: [...r.members.values()] });
-    // plus the time the nudges take to go out (1000 a second): a client nudged late resumes late
-    const until = now() + (4 + opts.misses) * opts.intervalMs + r.members.size;
+    const grace = (4 + opts.misses) * opts.intervalMs;
+    const targets: Array<{ email: string; sid: number; address: Address }> = [];
     for (const m of r.members.values()) {
       const sid = r.sids.get(m.email) ?? 0;
-      ghosts.set(m.email, { sid, address: m.address, until });
-      if (sid !== 0) nudges.push({ sid, address: m.address });
+      ghosts.set(m.email, { sid, address: m.address, until: sid !== 0 ? Infinity : now() + grace });
+      if (sid !== 0) targets.push({ email: m.email, sid, address: m.address });
     }
     log.info('presence.restored', { members: r.members.size, version: r.version, downMs: Math.round(r.ageMs) });
-    // 1000 STALEs a second: about what the HELLO gate lets through, so the resumes do not pile up
-    const NUDGES_PER_TICK = 50;
+    // self-clocked (admission.ts): as many nudged clients in flight as the HELLO gate answers in
+    // half a second, each resume making room for the next; every 20 ms at most what the gate
+    // answers in that time, so the resumes arrive smoothly
+    const pacer = createNudgePacer(targets, { window: () => Math.max(50, helloGate.ratePerSec / 2) });
+    nudges = pacer;
     const nudge = () => {
       nudgeTimer = null;
-      for (const n of nudges.splice(0, NUDGES_PER_TICK)) udp.send(encodeStale(n.sid, resetToken(resetKey, n.sid)), n.address);
-      if (nudges.length > 0) nudgeTimer = setTimeout(nudge, 50);
+      const t = now();
+      for (const n of pacer.due(t, Math.max(5, helloGate.ratePerSec / 50))) {
+        const g = ghosts.get(n.email);
+        if (g) g.until = t + 2 * grace;
+        udp.send(encodeStale(n.sid, resetToken(resetKey, n.sid)), n.address);
+      }
+      if (pacer.waiting > 0) nudgeTimer = setTimeout(nudge, 20);
     };
     nudge();
   }
@@ -359,9 +382,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   let due = now() + slotMs;
   let wheelTimer: NodeJS.Timeout | null = null;
 
-  function probeSlot(slot: Set<Session>, t: number): void {
+  // whether the server reads its answers in time to judge anyone's silence (hearing.ts)
+  const hearing = createHearing();
+  /** probe slots whose misses were not counted (the server was late or deaf), for the stats */
+  let unjudged = 0;
+
+  function probeSlot(slot: Set<Session>, t: number, late: boolean): void {
+    // a slot run late by half an interval or more (a stalled loop) may not have read its answers yet
+    const judge = !late && !hearing.deaf;
+    if (!judge && slot.size > 0) unjudged++;
     for (const s of slot) {
-      if (s.lastProbeAt > 0 && s.lastLife < s.lastProbeAt) {
+      if (judge && s.lastProbeAt > 0 && s.lastLife < s.lastProbeAt) {
         s.misses++;
         if (s.misses >= opts.misses && !s.suspect) {
           s.suspect = true;
@@ -371,6 +402,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       }
       s.lastProbeAt = t;
       sendTruco(s);
+      s.lastProbe = s.probe;
     }
   }
 
@@ -386,9 +418,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   function turn(): void {
     const t = now();
     for (let k = 0; k < SLOTS && due <= t; k++) {
-      probeSlot(wheel[cursor] as Set<Session>, t);
+      probeSlot(wheel[cursor] as Set<Session>, t, t - due >= opts.intervalMs / 2);
       cursor = (cursor + 1) % SLOTS;
       if (cursor === 0) {
+        hearing.round();
         expireAnswered(t);
         expireGhosts(t);
       }
@@ -400,8 +433,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   }
   wheelTimer = setTimeout(turn, slotMs);
 
+  // how late the event loop ran in the last 10 s: a stalled loop reads answers late (false misses)
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
   const statsTimer = setInterval(() => {
-    log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, dropped });
+    const loopMaxMs = Math.round(loopDelay.max / 1e6);
+    loopDelay.reset();
+    log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, loopMaxMs, unjudged, dropped });
   }, 10_000);
   statsTimer.unref();
   // the journal's mtime tells a restarted server how long it was down
@@ -425,12 +463,20 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // ---- handshake ----------------------------------------------------------------------
   function onHello(msg: Hello, from: Address): void {
     const t = now();
+    // a retransmitted HELLO gets the WELCOME already made for it (admission.ts)
+    const key = `${from.host}|${from.port}|${Buffer.from(msg.noise).toString('base64')}`;
+    const again = welcomes.get(key, t);
+    if (again) return void udp.send(again, from);
     if (!helloGate.admit(from.host, t)) return drop('hello.shed');
+    const t0 = performance.now();
     const r = respond(opts.key, msg.noise, ({ split, hash }) => cookies.seal(t, from, split, hash));
+    // the gate charges what a HELLO really costs here (admission.ts)
+    helloGate.spent(performance.now() - t0);
     if (r.isErr()) return drop('hello.' + r.error.reason);
     const out = encodeWelcome(r.value.message);
     if (out.isErr()) return drop('welcome.encode');
     stats.handshakes++;
+    welcomes.set(key, out.value, t);
     udp.send(out.value, from);
   }
 
@@ -586,6 +632,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       misses: 0,
       suspect: false,
       probe: 0,
+      lastProbe: 0,
       ackEpoch: -1,
       ackVersion: -1,
       sentVersion: -1,
@@ -594,6 +641,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     wheel[s.slot]?.add(s);
     sessions.set(s.sid, s);
     ghosts.delete(email);
+    nudges?.resumed(email);
     journal?.session(email, s.sid);
     byEmail.set(email, s);
     stats.sessions = sessions.size;
@@ -616,18 +664,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     udp.send(encodeStale(sid, resetToken(resetKey, sid)), to);
   }
 
-  let sortedCache: { version: number; members: Member[] } | null = null;
-  function sortedMembers(): Member[] {
-    const presence = registry.getSnapshot().context.presence;
-    if (!sortedCache || sortedCache.version !== presence.version) {
-      const members = [...presence.members.values()].sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
-      sortedCache = { version: presence.version, members };
+  // the online emails in order, kept in step with the presence log (roster-index.ts)
+  const roster = createRosterIndex();
+  function* page(presence: PresenceLog, emails: readonly string[], start: number): Iterable<Member> {
+    for (let i = start; i < emails.length; i++) {
+      const m = presence.members.get(emails[i] as string);
+      if (m) yield m;
     }
-    return sortedCache.members;
-  }
-
-  function* from(list: Member[], start: number): Iterable<Member> {
-    for (let i = start; i < list.length; i++) yield list[i] as Member;
   }
 
   function onSession(msg: SessionSealed, addr: Address): void {
@@ -645,6 +688,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const b = body.value;
     switch (b.type) {
       case 'SEIS': {
+        // late: half an interval after its probe, or answering an older probe than the last
+        // probe 0 is a quiet client's keepalive (PROTOCOL.md §5): it answers no probe
+        const age = (s.lastProbe - b.probe) | 0;
+        if (b.probe !== 0) hearing.answer(age > 0 || (age === 0 && now() - s.lastProbeAt > opts.intervalMs / 2));
         const version = registry.getSnapshot().context.presence.version;
         if (b.epoch === epoch && b.version >= s.ackVersion && b.version <= version) {
           s.ackEpoch = epoch;
@@ -653,23 +700,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         return;
       }
       case 'ROSTER_REQ': {
-        const list = sortedMembers();
-        const version = registry.getSnapshot().context.presence.version;
+        const presence = registry.getSnapshot().context.presence;
+        const emails = roster.sorted(presence);
         if (b.cursor === '') {
           // The client rebuilds from this version on: deltas from here ride on the next probes.
           s.ackEpoch = epoch;
-          s.ackVersion = version;
+          s.ackVersion = presence.version;
         }
-        let lo = 0;
-        let hi = list.length;
-        while (lo < hi) {
-          const mid = (lo + hi) >>> 1;
-          if ((list[mid] as Member).email <= b.cursor) lo = mid + 1;
-          else hi = mid;
-        }
-        const page = buildRosterPage({ request: b.request, epoch, version, members: from(list, b.cursor === '' ? 0 : lo) });
-        if (page.isErr()) return drop('roster.page');
-        sendBody(s, page.value);
+        const start = b.cursor === '' ? 0 : after(emails, b.cursor);
+        const built = buildRosterPage({ request: b.request, epoch, version: presence.version, members: page(presence, emails, start) });
+        if (built.isErr()) return drop('roster.page');
+        sendBody(s, built.value);
         return;
       }
       case 'BYE': {
@@ -718,6 +759,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       wheelTimer = null;
       for (const slot of wheel) slot.clear();
       clearInterval(statsTimer);
+      loopDelay.disable();
       if (touchTimer) clearInterval(touchTimer);
       if (nudgeTimer) clearTimeout(nudgeTimer);
       if (pushTimer) clearTimeout(pushTimer);

@@ -53,7 +53,14 @@ export function createTrucoEncoder(maxBody: number): TrucoEncoder {
   return {
     window(presence, base) {
       if (cachedFor !== presence) {
-        windows.clear();
+        // A window the byte budget cut short of the version it was built at is still exactly right
+        // after more changes, while its base is in the log: during a login ramp every client is
+        // behind and gets such a full window, and rebuilding them at every join cost the server
+        // a deltasSince and a copy per probe.
+        const prev = cachedFor;
+        for (const [b, w] of windows) {
+          if (prev === null || presence.epoch !== prev.epoch || w.resync || w.version >= prev.version || b < presence.logStart) windows.delete(b);
+        }
         cachedFor = presence;
       }
       let w = windows.get(base);

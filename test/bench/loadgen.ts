@@ -16,6 +16,9 @@
  * watch, storm, plogin, stop. Every loop here is bounded in time.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Split } from '../../runtime/crypto/noise.ts';
 import { clientKeys, createSession, type SessionCipher } from '../../runtime/crypto/session.ts';
@@ -23,11 +26,27 @@ import { HandshakeDesk, type Timing } from '../../runtime/handshake.ts';
 import { bindUdp, type Udp } from '../../runtime/udp.ts';
 import { decodeBody, encodeBody } from '../../runtime/wire/body.ts';
 import { decodeOuter, encodeSessionHeader } from '../../runtime/wire/outer.ts';
-import { Type } from '../../runtime/wire/constants.ts';
+import { SESSION_HEADER_SIZE, Type, VERSION } from '../../runtime/wire/constants.ts';
 import type { Address, AuthRequest, SessionBody, RosterPage } from '../../runtime/wire/types.ts';
 import { Histogram, serveRequests } from './lib.ts';
 
 const UNKNOWN_VERSION = 0xffffffff;
+
+/** TRUCO_LOADGEN_PROFILE=DIR: a V8 CPU profile of this process, written into DIR on 'stop'. */
+const profiled = await startProfile(process.env.TRUCO_LOADGEN_PROFILE);
+async function startProfile(dir: string | undefined): Promise<(() => Promise<void>) | null> {
+  if (!dir) return null;
+  const session = new Session();
+  session.connect();
+  const post = (method: string) => new Promise<unknown>((res, rej) => session.post(method, (e, r) => (e ? rej(e) : res(r))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  return async () => {
+    const { profile } = (await post('Profiler.stop')) as { profile: unknown };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, `loadgen-${process.pid}.cpuprofile`), JSON.stringify(profile));
+  };
+}
 const TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
 
 interface Sync {
@@ -114,9 +133,9 @@ function checkComplete(c: Client): void {
 }
 
 /**
- * A TRUCO read without building Member objects: at 20 000 clients a second, each TRUCO of a
- * join storm carrying ~20 deltas, decoding every address and key made the generator (not the
- * server) the bottleneck. The deltas are walked for their kind and email only. Null: malformed.
+ * A TRUCO read in place, without building Member objects or, unless a delta is watched or is a
+ * LEAVE, even its email: at 20 000 clients a second, each TRUCO of a login ramp carrying ~20
+ * deltas, decoding them made the generator (not the server) the bottleneck. Null: malformed.
  */
 interface LightTruco {
   probe: number;
@@ -124,30 +143,46 @@ interface LightTruco {
   version: number;
   base: number;
   resync: boolean;
-  /** kind (1 join, 2 leave, 3 update) and email of each delta */
-  deltas: Array<{ kind: number; email: string }>;
+  /** net change of the roster's size over the deltas from index `from` on (see readTruco) */
+  growth: number;
+  count: number;
 }
-function readTruco(b: Buffer): LightTruco | null {
+function readTruco(c: Client, b: Buffer, wall: number): LightTruco | null {
   if (b.length < 19) return null;
   const count = b.readUInt16BE(17);
-  const deltas: Array<{ kind: number; email: string }> = [];
+  const base = b.readUInt32BE(12);
+  // the deltas this client lacks start at index c.version - base (when it follows deltas)
+  const from = c.version - base;
+  let growth = 0;
   let at = 19;
   for (let i = 0; i < count; i++) {
     const kind = b[at];
     const len = b[at + 1];
     if (kind === undefined || len === undefined || at + 2 + len > b.length) return null;
-    const email = b.toString('latin1', at + 2, at + 2 + len);
+    if (kind === 2 || watches.size > 0) onDelta(c, kind, b.toString('latin1', at + 2, at + 2 + len), wall);
+    if (i >= from) growth += kind === 1 ? 1 : kind === 2 ? -1 : 0;
     at += 2 + len;
     if (kind !== 2) {
       const family = b[at];
       at += 1 + (family === 6 ? 16 : 4) + 2 + 32;
     }
-    deltas.push({ kind, email });
   }
-  return { probe: b.readUInt32BE(0), epoch: b.readUInt32BE(4), version: b.readUInt32BE(8), base: b.readUInt32BE(12), resync: (b[16] ?? 0) !== 0, deltas };
+  return { probe: b.readUInt32BE(0), epoch: b.readUInt32BE(4), version: b.readUInt32BE(8), base, resync: (b[16] ?? 0) !== 0, growth, count };
 }
 
 const KIND = ['', 'join', 'leave', 'update'] as const;
+
+/** a LEAVE (or any watched delta) seen by client `c` */
+function onDelta(c: Client, kind: number, email: string, wall: number): void {
+  if (watches.size > 0) {
+    const w = watches.get(KIND[kind] + ':' + email);
+    if (w && !w.seen.has(c.email)) {
+      w.seen.add(c.email);
+      w.arrivals.push(wall);
+    }
+  }
+  if (kind === 2 && !expectedLeaves.has(email)) unexpectedLeaves.add(email);
+}
 
 function onTruco(c: Client, t: LightTruco): void {
   const now = performance.now();
@@ -158,31 +193,37 @@ function onTruco(c: Client, t: LightTruco): void {
   }
   c.lastTruco = now;
   trucos++;
-  const wall = Date.now();
-  for (const d of t.deltas) {
-    const email = d.email;
-    if (watches.size > 0) {
-      const w = watches.get(KIND[d.kind] + ':' + email);
-      if (w && !w.seen.has(c.email)) {
-        w.seen.add(c.email);
-        w.arrivals.push(wall);
-      }
-    }
-    if (d.kind === 2 && !expectedLeaves.has(email)) unexpectedLeaves.add(email);
-  }
   if (c.sync === null) {
     if (t.epoch !== c.epoch) startSync(c);
     else if (t.version > c.version) {
-      if (t.resync || t.base > c.version || t.deltas.length !== t.version - t.base) startSync(c);
+      if (t.resync || t.base > c.version || t.count !== t.version - t.base) startSync(c);
       else {
-        for (const d of t.deltas.slice(c.version - t.base)) c.size += d.kind === 1 ? 1 : d.kind === 2 ? -1 : 0;
+        c.size += t.growth;
         c.version = t.version;
       }
     }
   }
   checkComplete(c);
   seisSent++;
-  sendBody(c, { type: 'SEIS', probe: t.probe, ...seisVersion(c) });
+  sendSeis(c, t.probe, seisVersion(c));
+}
+
+/** A SEIS, built directly: header, then the sealed 12-byte body (runtime/wire/seis.ts). */
+const seisBody = Buffer.alloc(12);
+function sendSeis(c: Client, probe: number, v: { epoch: number; version: number }): void {
+  const s = c.live;
+  if (!s) return;
+  const counter = s.cipher.tx.take();
+  if (counter.isErr()) return;
+  const header = Buffer.allocUnsafe(SESSION_HEADER_SIZE);
+  header[0] = VERSION;
+  header[1] = Type.SEIS;
+  header.writeUInt32BE(s.sid >>> 0, 2);
+  header.writeBigUInt64BE(counter.value, 6);
+  seisBody.writeUInt32BE(probe >>> 0, 0);
+  seisBody.writeUInt32BE(v.epoch >>> 0, 4);
+  seisBody.writeUInt32BE(v.version >>> 0, 8);
+  c.udp.send(Buffer.concat([header, s.cipher.tx.seal(counter.value, header, seisBody)]), server);
 }
 
 function onPage(c: Client, p: RosterPage): void {
@@ -228,7 +269,7 @@ function onDatagram(c: Client, bytes: Buffer): void {
   const plain = c.live.cipher.rx.open(m.counter, m.aad, m.sealed);
   if (plain.isErr()) return;
   if (m.code === Type.TRUCO) {
-    const t = readTruco(plain.value as Buffer);
+    const t = readTruco(c, plain.value as Buffer, Date.now());
     if (t) onTruco(c, t);
     return;
   }
@@ -326,6 +367,19 @@ async function makeClient(email: string, ticket: Uint8Array): Promise<Client> {
   return c;
 }
 
+/** A gate letting at most `perS` callers through a second, evenly spaced (0: no limit). */
+function pacer(perS: number): () => Promise<void> {
+  if (!(perS > 0)) return () => Promise.resolve();
+  const gap = 1000 / perS;
+  let last = -Infinity;
+  return () => {
+    const now = performance.now();
+    last = Math.max(now, last + gap);
+    const wait = last - now;
+    return wait < 1 ? Promise.resolve() : new Promise((res) => setTimeout(res, wait));
+  };
+}
+
 /** Runs `task` over `items` with at most `concurrency` at once. */
 async function pool<T>(items: T[], concurrency: number, task: (item: T) => Promise<void>): Promise<void> {
   let i = 0;
@@ -417,7 +471,11 @@ serveRequests(async (m) => {
       const errors: Record<string, number> = {};
       let done = 0;
       let retries = 0;
+      // at most `ratePerS` logins start per second (none: as fast as `concurrency` allows), so a
+      // ramp goes at the rate the server's HELLO admission takes instead of being shed and retried
+      const pace = pacer(Number(m.ratePerS ?? 0));
       await pool(list, Number(m.concurrency ?? 32), async ({ email, ticket }) => {
+        await pace();
         let r: string;
         try {
           const c = clients.get(email) ?? (await makeClient(email, Buffer.from(ticket, 'base64')));
@@ -561,6 +619,7 @@ serveRequests(async (m) => {
     }
     case 'stop': {
       clearInterval(sweep);
+      await profiled?.();
       await Promise.all([...clients.values()].map((c) => c.udp.close()));
       setTimeout(() => process.exit(0), 10);
       return {};

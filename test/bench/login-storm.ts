@@ -1,7 +1,7 @@
 /**
  * `login_storm` and `password_logins`.
  *
- *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--password-seconds 10] [--json]
+ *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--password-seconds 10] [--json] [--cpu-prof DIR]
  *
  * login_storm: N simulated clients (loadgen.ts) are online with complete rosters; the server is
  * killed (SIGKILL) and started again on the same database and port. Every client resumes with
@@ -68,7 +68,14 @@ async function drift(shards: Worker[]): Promise<number> {
   return h.quantile(0.99);
 }
 
-export async function runLoginStorm(opts: { clients: number; passwordSeconds?: number; perShard?: number; log?: (l: string) => void }): Promise<{ storm: StormResult; password: PasswordResult; diag: StormDiag }> {
+export async function runLoginStorm(opts: {
+  clients: number;
+  passwordSeconds?: number;
+  perShard?: number;
+  log?: (l: string) => void;
+  /** write a CPU profile of the restarted server (storm and password logins) into this directory */
+  cpuProfDir?: string;
+}): Promise<{ storm: StormResult; password: PasswordResult; diag: StormDiag }> {
   const n = opts.clients;
   const log = opts.log ?? (() => {});
   const dir = mkdtempSync(join(tmpdir(), 'truco-bench-storm-'));
@@ -99,11 +106,18 @@ export async function runLoginStorm(opts: { clients: number; passwordSeconds?: n
 
     // ---- the storm ------------------------------------------------------------------------------
     await Promise.all(shards.map((w) => w.ask({ cmd: 'storm', size: online })));
+    // clients that gave up before the kill (a ramp on an overloaded machine) count as failed below
+    const failedBefore = (await Promise.all(shards.map((w) => w.ask<{ failed: number }>({ cmd: 'stormStats' })))).reduce((a, x) => a + x.failed, 0);
+    if (failedBefore > 0) log(`  ${failedBefore} clients had already given up before the server was killed`);
     await Promise.all(shards.map((w) => w.ask({ cmd: 'reset' })));
     await Promise.all(shards.map((w) => w.ask({ cmd: 'measure', on: true })));
     await server.kill('SIGKILL');
     const spawnAt = performance.now();
-    server = await startBenchServer({ dir, port });
+    server = await startBenchServer({
+      dir,
+      port,
+      ...(opts.cpuProfDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir], logLevel: 'info' } : {}),
+    });
     const readyAt = Date.now();
     const spawnToReadyMs = server.readyAt - spawnAt;
     let last: { online: number[]; complete: number[]; failed: number } = { online: [], complete: [], failed: 0 };
@@ -115,6 +129,16 @@ export async function runLoginStorm(opts: { clients: number; passwordSeconds?: n
       if (last.complete.length + last.failed >= online && last.online.length + last.failed >= online) break;
     }
     await sleep(2000);
+    if (opts.cpuProfDir) {
+      // profiling is diagnosis: say what the server did during the storm
+      // (the server logs its counters every 10 s)
+      const statsLine = () => server.stderr().split('\n').filter((l) => l.includes('"server.stats"')).at(-1);
+      for (let i = 0; i < 40 && !statsLine(); i++) await sleep(250);
+      const stats = statsLine();
+      log(`  restarted server: ${JSON.stringify(server.events())}; ${stats ?? ''}`);
+      const gen = await Promise.all(shards.map((w) => w.ask<{ cpuPct: number; elu: number; reconnects: number }>({ cmd: 'stats' })));
+      log(`  loadgen during the storm: ${gen.map((g) => `cpu ${round(g.cpuPct, 0)} %, loop ${round(100 * g.elu, 0)} % busy, ${g.reconnects} reconnects`).join('; ')}`);
+    }
     const stormDrift = await drift(shards);
     const storm: StormResult = {
       bench: 'login_storm',
@@ -144,7 +168,8 @@ export async function runLoginStorm(opts: { clients: number; passwordSeconds?: n
   } finally {
     await Promise.all(shards.map((w) => w.ask({ cmd: 'stop' }, 10_000).catch(() => {})));
     await Promise.all(shards.map((w) => w.kill()));
-    await server.kill();
+    // a profiled server writes its profile on a clean exit only
+    await server.kill(opts.cpuProfDir ? 'SIGTERM' : 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -154,7 +179,7 @@ export async function loginStormMain(argv: string[] = process.argv.slice(2)): Pr
   const json = f.has('json');
   const clients = f.num('clients', 10_000);
   say(json, `login_storm: ${clients} clients, load ${load1()}`);
-  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 10_000), log: (l) => say(json, l) });
+  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 10_000), log: (l) => say(json, l), ...(f.has('cpu-prof') ? { cpuProfDir: f.str('cpu-prof', '.') } : {}) });
   if (json) {
     process.stdout.write(JSON.stringify(storm) + '\n');
     process.stdout.write(JSON.stringify(password) + '\n');

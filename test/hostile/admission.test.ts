@@ -1,20 +1,33 @@
 import { describe, expect, it } from 'vitest';
-import { createHelloGate } from '../../server/admission.ts';
+import { createHelloGate, createNudgePacer, createWelcomeCache, prefix64, type HelloGate } from '../../server/admission.ts';
 
-/** Feeds `perSec` HELLOs a second from `hosts` (round robin) for `seconds`; calls `each` every 1 ms step. */
-function drive(gate: ReturnType<typeof createHelloGate>, hosts: string[], perSec: number, seconds: number, each?: (t: number) => void) {
+/**
+ * Feeds `perSec` HELLOs a second from `hosts` (round robin) for `seconds`; each admitted HELLO
+ * "costs" `costMs` (told to the gate with `spent`) when given; calls `each` every 1 ms step.
+ */
+function drive(gate: HelloGate, hosts: string[], perSec: number, seconds: number, opts: { costMs?: number; each?: (t: number) => void } = {}) {
   let admitted = 0;
   let sent = 0;
+  let busyMs = 0;
   for (let t = 0; t < seconds * 1000; t++) {
     const due = Math.floor(((t + 1) * perSec) / 1000);
     while (sent < due) {
-      if (gate.admit(hosts[sent % hosts.length]!, t)) admitted++;
+      if (gate.admit(hosts[sent % hosts.length]!, t)) {
+        admitted++;
+        if (opts.costMs !== undefined) {
+          gate.spent(opts.costMs);
+          busyMs += opts.costMs;
+        }
+      }
       sent++;
     }
-    each?.(t);
+    opts.each?.(t);
   }
-  return { admitted, sent };
+  return { admitted, sent, busyMs };
 }
+
+/** a gate that answers 200 HELLOs a second, bursts of 100: half the loop at 2.5 ms a HELLO */
+const fixed200 = () => createHelloGate({ share: 0.5, costMs: 2.5, burstMs: 250, seed: 1 });
 
 describe('HELLO admission (server/admission.ts)', () => {
   it('answers a burst of logins from one address (a restart, 50 clients on one host) in full', () => {
@@ -26,22 +39,53 @@ describe('HELLO admission (server/admission.ts)', () => {
   });
 
   it('gives a lone busy source the whole sustained rate, and no more', () => {
-    const gate = createHelloGate({ ratePerSec: 200, burst: 100 });
+    const gate = fixed200();
+    expect(gate.ratePerSec).toBe(200);
     const { admitted } = drive(gate, ['10.0.0.1'], 2000, 5);
     expect(admitted).toBeGreaterThanOrEqual(5 * 200 - 5);
     expect(admitted).toBeLessThanOrEqual(5 * 200 + 100);
   });
 
+  it('sizes the rate by what HELLOs really cost: cheap ones let a restart storm through, dear ones are held to the same share of time', () => {
+    // 0.25 ms a HELLO: half the loop is 2000 a second, so 10 000 clients on one host are answered in about 5 s
+    const cheap = createHelloGate();
+    const storm = drive(cheap, ['127.0.0.1'], 5000, 5, { costMs: 0.25 });
+    expect(cheap.costMs).toBeCloseTo(0.25, 2);
+    expect(cheap.ratePerSec).toBeCloseTo(2000, -1);
+    expect(storm.admitted).toBeGreaterThan(5 * 2000 * 0.95);
+    // 5 ms a HELLO (a slow or loaded machine): 100 a second
+    const dear = createHelloGate();
+    const slow = drive(dear, ['127.0.0.1'], 5000, 5, { costMs: 5 });
+    expect(dear.ratePerSec).toBeCloseTo(100, -1);
+    expect(slow.admitted).toBeLessThan(5 * 100 + 250);
+    // either way HELLOs took at most half of the time, plus one burst
+    for (const r of [storm, slow]) expect(r.busyMs).toBeLessThanOrEqual(0.5 * 5000 + 150);
+  });
+
+  it('one slow HELLO (a GC pause) does not shut the gate', () => {
+    const gate = createHelloGate({ costMs: 0.3 });
+    for (let i = 0; i < 100; i++) if (gate.admit('10.0.0.1', i)) gate.spent(0.3);
+    gate.admit('10.0.0.1', 100);
+    gate.spent(200);
+    expect(gate.costMs).toBeLessThan(0.4);
+    const { admitted } = drive(gate, ['10.0.0.1'], 3000, 2, { costMs: 0.3 });
+    // about 1667 a second (the clock restarts at 0, so the first 100 ms refill nothing), less
+    // the 100 ms of debt the pause left: 3333 − 167 − 333
+    expect(admitted).toBeGreaterThan(2800);
+  });
+
   it('under a flood from 16 machines, a newcomer\'s every HELLO is still answered and the total stays bounded', () => {
-    const gate = createHelloGate({ ratePerSec: 200, burst: 100 });
+    const gate = fixed200();
     const flooders = Array.from({ length: 16 }, (_, i) => `10.0.1.${i + 1}`);
     let newcomer = 0;
     let newcomerOk = 0;
-    const { admitted } = drive(gate, flooders, 10_000, 10, (t) => {
-      if (t % 250 === 100) {
-        newcomer++;
-        if (gate.admit('192.168.7.7', t)) newcomerOk++;
-      }
+    const { admitted } = drive(gate, flooders, 10_000, 10, {
+      each: (t) => {
+        if (t % 250 === 100) {
+          newcomer++;
+          if (gate.admit('192.168.7.7', t)) newcomerOk++;
+        }
+      },
     });
     expect(newcomer).toBe(40);
     expect(newcomerOk).toBe(40);
@@ -49,13 +93,32 @@ describe('HELLO admission (server/admission.ts)', () => {
     expect(gate.shed).toBeGreaterThan(90_000);
   });
 
+  it('under a flood of measured HELLOs, the flood gets at most its share of the loop and a newcomer still gets in', () => {
+    // (a fixed slot key: with a random one the newcomer shares a flooder's counter once in a few hundred runs)
+    const gate = createHelloGate({ seed: 1 });
+    const flooders = Array.from({ length: 16 }, (_, i) => `10.0.1.${i + 1}`);
+    let newcomerOk = 0;
+    const { busyMs } = drive(gate, flooders, 10_000, 10, {
+      costMs: 0.4,
+      each: (t) => {
+        if (t % 250 === 100 && gate.admit('192.168.7.7', t)) {
+          gate.spent(0.4);
+          newcomerOk++;
+        }
+      },
+    });
+    expect(newcomerOk).toBe(40);
+    // half the loop, plus one burst and the half burst newcomers may borrow
+    expect(busyMs).toBeLessThanOrEqual(0.5 * 10_000 + 150);
+  });
+
   it('counts an IPv6 flood by its /64, so rotating the interface id does not escape the limit', () => {
-    const gate = createHelloGate({ ratePerSec: 200, burst: 100 });
+    const gate = fixed200();
     const v6 = Array.from({ length: 5000 }, (_, i) => `2001:db8:1:2:${(i % 65535).toString(16)}:0:0:${i.toString(16)}`);
     let newcomerOk = 0;
-    drive(gate, v6, 10_000, 3, (t) => {
+    drive(gate, v6, 10_000, 3, { each: (t) => {
       if (t % 250 === 100 && gate.admit('2001:db8:9:9::1', t)) newcomerOk++;
-    });
+    } });
     expect(newcomerOk).toBe(12);
   });
 
@@ -69,9 +132,76 @@ describe('HELLO admission (server/admission.ts)', () => {
   });
 });
 
+describe('restart nudges (createNudgePacer)', () => {
+  const targets = (n: number) => Array.from({ length: n }, (_, i) => ({ email: `u${i}@x.test` }));
+
+  it('keeps at most `window` nudged clients in flight; each resume makes room for the next', () => {
+    const pacer = createNudgePacer(targets(1000), { window: () => 100 });
+    const first = pacer.due(0);
+    expect(first).toHaveLength(100);
+    expect(pacer.due(10)).toHaveLength(0);
+    for (const t of first.slice(0, 30)) pacer.resumed(t.email);
+    const next = pacer.due(20);
+    expect(next).toHaveLength(30);
+    expect(next[0]!.email).toBe('u100@x.test');
+    expect(pacer.waiting).toBe(1000 - 130);
+  });
+
+  it('gives up waiting for a nudged client after the timeout (it may be gone)', () => {
+    const pacer = createNudgePacer(targets(300), { window: () => 100, timeoutMs: 1000 });
+    expect(pacer.due(0)).toHaveLength(100);
+    expect(pacer.due(999)).toHaveLength(0);
+    expect(pacer.due(1000)).toHaveLength(100);
+  });
+
+  it('does not nudge a client that resumed on its own (its watchdog fired first)', () => {
+    const pacer = createNudgePacer(targets(10), { window: () => 5 });
+    pacer.resumed('u2@x.test');
+    pacer.resumed('u7@x.test');
+    const sent = [...pacer.due(0), ...pacer.due(2000), ...pacer.due(4000)].map((t) => t.email);
+    expect(sent).toHaveLength(8);
+    expect(sent).not.toContain('u2@x.test');
+    expect(sent).not.toContain('u7@x.test');
+    expect(pacer.waiting).toBe(0);
+  });
+
+  it('follows the window as it changes (the gate learns the HELLO cost)', () => {
+    let w = 10;
+    const pacer = createNudgePacer(targets(100), { window: () => w });
+    expect(pacer.due(0)).toHaveLength(10);
+    w = 40;
+    expect(pacer.due(1)).toHaveLength(30);
+  });
+});
+
+describe('answered HELLOs (createWelcomeCache)', () => {
+  const w = (n: number) => Uint8Array.of(n);
+
+  it('answers a retransmitted HELLO with the same WELCOME while fresh, a few times at most', () => {
+    const cache = createWelcomeCache({ ttlMs: 3000, replays: 3 });
+    cache.set('127.0.0.1|4000|e1', w(1), 0);
+    expect(cache.get('127.0.0.1|4000|e1', 100)).toEqual(w(1));
+    expect(cache.get('127.0.0.1|4001|e1', 100)).toBeNull();
+    expect(cache.get('127.0.0.1|4000|e1', 200)).toEqual(w(1));
+    expect(cache.get('127.0.0.1|4000|e1', 300)).toEqual(w(1));
+    // a replayed HELLO gets no more than `replays` answers from the cache
+    expect(cache.get('127.0.0.1|4000|e1', 400)).toBeNull();
+    cache.set('127.0.0.1|4000|e2', w(2), 500);
+    expect(cache.get('127.0.0.1|4000|e2', 3499)).toEqual(w(2));
+    expect(cache.get('127.0.0.1|4000|e2', 3500)).toBeNull();
+  });
+
+  it('stays bounded whatever arrives', () => {
+    const cache = createWelcomeCache({ max: 1000, ttlMs: 3000 });
+    for (let i = 0; i < 100_000; i++) cache.set(`10.0.0.1|${i}|e`, w(i & 255), i / 100);
+    expect(cache.size).toBeLessThanOrEqual(1000);
+    expect(cache.get('10.0.0.1|99999|e', 1000)).toEqual(w(99_999 & 255));
+    expect(cache.get('10.0.0.1|0|e', 1000)).toBeNull();
+  });
+});
+
 describe('prefix64', () => {
-  it('takes the /64 of compressed and full IPv6 forms alike', async () => {
-    const { prefix64 } = await import('../../server/admission.ts');
+  it('takes the /64 of compressed and full IPv6 forms alike', () => {
     expect(prefix64('2001:db8::1')).toBe('2001:db8:0:0');
     expect(prefix64('2001:0db8:0000:0000:0000:0000:0000:0002')).toBe('2001:db8:0:0');
     expect(prefix64('::1')).toBe('0:0:0:0');
