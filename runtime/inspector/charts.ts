@@ -60,7 +60,7 @@ export const STORIES: Record<string, string> = {
     'One chat with one peer, spawned by the session. *opening* decides at once (`always`) from ' +
     "the roster, then the machine follows the server's verdict: *connected* while the peer is " +
     'online, *disconnected* otherwise, with a system line in the chat at every change. Each ' +
-    'outgoing message is *pending* with a cancellable delayed `GIVE_UP` (10 s) until the peer ' +
+    'outgoing message is *pending* with a cancellable delayed `GIVE_UP` (9.5 s) until the peer ' +
     'acknowledges it; acknowledgements, failures and received messages arrive from the runtime, ' +
     'in batches of one event-loop turn, and are handled in any state. Sending is refused, with the ' +
     'reason kept in context, while the peer or our own session is offline; a message still ' +
