@@ -537,12 +537,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
 
   async function runAuth(req: AuthRequest, from: Address, split: { cs: Uint8Array; sc: Uint8Array }): Promise<AuthResult> {
     if (req.kind === 'signup') {
-      const v = signups?.check('addr:' + from.host);
+      const source = 'addr:' + from.host;
+      const v = signups?.check(source);
       if (v && !v.ok) {
         log.info('signup.rate_limited', { address: from.host, retryAfterS: v.retryAfterS });
         return { status: 'rate_limited', retryAfterS: v.retryAfterS };
       }
-      signups?.fail('addr:' + from.host);
+      signups?.fail(source); // every attempt counts, whatever its outcome
       const r = await opts.store.signUp(req.email, req.password);
       if (r.isOk()) {
         log.info('account.created', { email: r.value });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seal } from '../../runtime/crypto/aead.ts';
 import { SESSION_TYPES, Type } from '../../runtime/wire/constants.ts';
-import { encodeSessionHeader } from '../../runtime/wire/outer.ts';
+import { encodeSessionHeader, encodeStale } from '../../runtime/wire/outer.ts';
 import { FULL, record } from './lib/figures.ts';
 import { packDatagrams } from './lib/mutator.ts';
 import { Netns } from './lib/netns.ts';
@@ -59,6 +59,17 @@ let T: ClientView;
 let genuine: Datagram[] = [];
 
 const sidOf = (b: Uint8Array) => Buffer.from(b).readUInt32BE(2);
+
+/** A batch of forged datagrams, counted by kind for the figures. */
+function forgeries() {
+  const forged: Buffer[] = [];
+  const kinds: Record<string, number> = {};
+  const add = (kind: string, list: Buffer[]) => {
+    forged.push(...list);
+    kinds[kind] = (kinds[kind] ?? 0) + list.length;
+  };
+  return { forged, kinds, add };
+}
 const isSession = (b: Uint8Array) => b.length >= 30 && SESSION_TYPES.has(b[1] ?? 0);
 const sumWhere = (stats: LogEvent, pred: (k: string) => boolean) =>
   Object.entries((stats.dropped ?? {}) as Record<string, number>).reduce((a, [k, v]) => a + (pred(k) ? v : 0), 0);
@@ -139,12 +150,7 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     const oSid = sidOf(seisO.at(-1)!);
     const counter = latest.readBigUInt64BE(6);
 
-    const forged: Buffer[] = [];
-    const kinds: Record<string, number> = {};
-    const add = (kind: string, list: Buffer[]) => {
-      forged.push(...list);
-      kinds[kind] = (kinds[kind] ?? 0) + list.length;
-    };
+    const { forged, kinds, add } = forgeries();
     // replays: everything V sent in its two sessions (SEIS, ROSTER_REQ, the old session's BYE)
     add('replayed', [...upV, ...upV, ...upV]);
     // every single-byte change of V's latest SEIS
@@ -219,12 +225,7 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     const oSid = sidOf(toO.at(-1)!);
     const counter = latest.readBigUInt64BE(6);
 
-    const forged: Buffer[] = [];
-    const kinds: Record<string, number> = {};
-    const add = (kind: string, list: Buffer[]) => {
-      forged.push(...list);
-      kinds[kind] = (kinds[kind] ?? 0) + list.length;
-    };
+    const { forged, kinds, add } = forgeries();
     add('replayed', [...toT, ...toT, ...toT]);
     add('byte flips', everyByteFlip(latest));
     add('another session', [...toO, ...toO.map((b) => withSid(b, tSid))]);
@@ -237,7 +238,7 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     ]);
     add('old counters', Array.from({ length: 200 }, (_, i) => withCounter(latest, BigInt(i))));
     // STALEs naming T's own session and others, with made-up reset tokens (§2.6)
-    const stale = (sid: number) => Buffer.concat([Buffer.from([1, Type.STALE, (sid >>> 24) & 0xff, (sid >>> 16) & 0xff, (sid >>> 8) & 0xff, sid & 0xff]), randomBytes(16)]);
+    const stale = (sid: number) => Buffer.from(encodeStale(sid, randomBytes(16)));
     add('forged STALE', [...Array.from({ length: 100 }, () => stale(tSid)), ...Array.from({ length: 100 }, (_, i) => stale((oSid + i + 1) >>> 0))]);
     expect(forged.length).toBeGreaterThanOrEqual(10_000);
     const file = join(dir, 'forged-client.bin');
@@ -318,12 +319,7 @@ describe('chat claiming another sender', () => {
       header.writeBigUInt64BE(counter + 1n + BigInt(i), 10);
       return Buffer.concat([header, seal(randomBytes(32), Number(counter) + 1 + i, header, randomBytes(40))]);
     };
-    const forged: Buffer[] = [];
-    const kinds: Record<string, number> = {};
-    const add = (kind: string, list: Buffer[]) => {
-      forged.push(...list);
-      kinds[kind] = (kinds[kind] ?? 0) + list.length;
-    };
+    const { forged, kinds, add } = forgeries();
     add('replayed', [...wToT, ...wToT, ...wToT]);
     add('byte flips', everyByteFlip(chatW.find((b) => b.length < 100) ?? latest));
     add("O's chat re-labelled as W's", oToT.map((b) => withKeyId(b, wKeyId)));

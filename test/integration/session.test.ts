@@ -3,6 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SessionSnapshot } from '../../runtime/client.ts';
+import { Type } from '../../runtime/wire/constants.ts';
+import { encodeKey } from '../../runtime/wire/key.ts';
+import { encodeStale } from '../../runtime/wire/outer.ts';
 import { ClientPool, inRoster, signUpOnline } from '../support/clients.ts';
 import { startProxy } from '../support/proxy.ts';
 import { startServer, tempDir, type ServerProc } from '../support/server.ts';
@@ -136,13 +139,9 @@ describe('client sessions over real UDP with the real server process', () => {
       const start = Date.now();
       let forged = 0;
       proxy.filterUp = (bytes, clientPort) => {
-        if (bytes[1] === 0x01 && Date.now() - start < 1500) return 'drop';
-        if (bytes[1] === 0x05) {
-          const fake = new Uint8Array(34);
-          fake[0] = bytes[0]!;
-          fake[1] = 0x06;
-          fake.set(randomBytes(32), 2);
-          proxy.injectDown(clientPort, fake);
+        if (bytes[1] === Type.HELLO && Date.now() - start < 1500) return 'drop';
+        if (bytes[1] === Type.KEY_REQ) {
+          proxy.injectDown(clientPort, encodeKey(randomBytes(32)));
           forged++;
           return 'drop';
         }
@@ -168,14 +167,7 @@ describe('client sessions over real UDP with the real server process', () => {
       const sid = a.getSnapshot().context.session!.sid;
       const states: string[] = [];
       a.subscribe((s) => states.push(JSON.stringify(s.value)));
-      for (let i = 0; i < 50; i++) {
-        const forged = Buffer.alloc(22);
-        forged[0] = 1;
-        forged[1] = 0x17;
-        forged.writeUInt32BE(sid, 2);
-        randomBytes(16).copy(forged, 6);
-        proxy.injectDown(a.address.port, forged);
-      }
+      for (let i = 0; i < 50; i++) proxy.injectDown(a.address.port, encodeStale(sid, randomBytes(16)));
       await a.waitFor(() => (a.stats.dropped['stale.forged'] ?? 0) >= 50, 3000);
       await new Promise((r) => setTimeout(r, 300));
       expect(states.some((x) => x.includes('reconnecting'))).toBe(false);
