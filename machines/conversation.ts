@@ -7,9 +7,11 @@
  * every later change appends one ("connected" / "disconnected"). A peer who logs in again (a new
  * peer key) shows one "disconnected" and one "connected".
  *
- * Each outbound message is pending → delivered | failed, failed after `giveUp` ms without an
- * acknowledgement: a delayed `GIVE_UP` event (the actor's clock; cancelled when the message
- * settles) rather than a child actor, so a message costs no actor of its own. Messages still
+ * Each outbound message is pending → delivered | failed, failed `MESSAGE_GIVE_UP_MS` after it was
+ * sent (its `at`) without an acknowledgement. One delayed `GIVE_UP` per conversation (the actor's
+ * clock, named delay `giveUp`) is armed for the earliest deadline among the pending messages:
+ * when it fires it fails what is due and re-arms for the next deadline, so a message costs no
+ * timer and no actor of its own, and many messages in flight cost one timer. Messages still
  * pending when the peer goes offline, or when our session ends, fail at once. A failed message
  * can be retried while sending is possible. Sending needs the peer connected and our own session
  * online; otherwise it is refused and the reason kept in `refused`.
@@ -78,11 +80,16 @@ export interface ConversationContext {
   trimmed: number;
   unread: number;
   /**
-   * The pending outbound messages, oldest first, each with its delivery attempt (which names its
-   * give-up timer); settled ones leave. A list, not a record: a few dozen entries are scanned
-   * faster than a record with changing keys is copied.
+   * The pending outbound messages, oldest first, each with its delivery attempt and the time it
+   * fails; settled ones leave. A list, not a record: a few dozen entries are scanned faster than a
+   * record with changing keys is copied.
    */
   pending: readonly PendingAttempt[];
+  /**
+   * The armed GIVE_UP: the deadline it fires for, and in how many ms from when it was armed (read
+   * by the `giveUp` delay); null when none is armed. Never later than the earliest pending deadline.
+   */
+  giveUp: null | { at: number; in: number };
   /** the number of the next delivery attempt (unique over the conversation's life) */
   nextAttempt: number;
   /** the last SEND or RETRY refused */
@@ -92,6 +99,8 @@ export interface ConversationContext {
 export interface PendingAttempt {
   id: string;
   attempt: number;
+  /** when it fails unless acknowledged first: the SEND's or RETRY's `at` + MESSAGE_GIVE_UP_MS */
+  deadline: number;
 }
 
 export interface OutboundMessage {
@@ -126,8 +135,8 @@ export type ConversationEvent =
   | { type: 'RECEIVED.BATCH'; messages: readonly InboundMessage[] }
   | { type: 'DELIVERY.BATCH'; acked: readonly string[]; failed: readonly string[] }
   | { type: 'MARK_READ' }
-  /** raised `giveUp` ms after an attempt started (cancelled when it settles first) */
-  | { type: 'GIVE_UP'; id: string; attempt: number };
+  /** the earliest pending deadline `at` is reached: what is due by then fails */
+  | { type: 'GIVE_UP'; at: number };
 
 // ---- pure helpers ------------------------------------------------------------------------------
 
@@ -137,8 +146,15 @@ export function attemptOf(pending: readonly PendingAttempt[], id: string): numbe
   return undefined;
 }
 
-/** The id of an attempt's delayed GIVE_UP event. */
-export const giveUpId = (id: string, attempt: number): string => `giveUp:${id}:${attempt}`;
+/** The id of the conversation's one delayed GIVE_UP event. */
+const GIVE_UP_ID = 'giveUp';
+
+/** The earliest deadline among `pending`, or Infinity. */
+function earliest(pending: readonly PendingAttempt[]): number {
+  let at = Infinity;
+  for (const p of pending) if (p.deadline < at) at = p.deadline;
+  return at;
+}
 
 /**
  * How far back a repeated inbound id is looked for. The runtime already drops repeats (per peer,
@@ -224,7 +240,7 @@ const conversation = setup({
     input: {} as ConversationInput,
     events: {} as ConversationEvent,
   },
-  delays: { giveUp: MESSAGE_GIVE_UP_MS },
+  delays: { giveUp: ({ context }) => context.giveUp?.in ?? MESSAGE_GIVE_UP_MS },
   actions: {
     /** hand a message to the delivery engine */
     transmit: (_, _params: { peer: string; id: string; text: string }) => {},
@@ -239,15 +255,31 @@ const conversation = setup({
   },
 });
 
+type Enqueue = Parameters<Parameters<typeof conversation.enqueueActions>[0]>[0]['enqueue'];
+
+/**
+ * Keeps the GIVE_UP timer armed for the earliest of `pending`'s deadlines, `now` being the time of
+ * the event at hand (events carry their time; the machine reads no clock). A timer armed for an
+ * earlier deadline than needed stays (it fires, finds nothing due, and re-arms): moving it would
+ * cost a cancel and a schedule on every acknowledgement.
+ */
+function armGiveUp(enqueue: Enqueue, armed: ConversationContext['giveUp'], pending: readonly PendingAttempt[], now: number): void {
+  const at = earliest(pending);
+  if (at === Infinity || (armed !== null && armed.at <= at)) return;
+  if (armed !== null) enqueue.cancel(GIVE_UP_ID);
+  enqueue.assign({ giveUp: { at, in: Math.max(0, at - now) } });
+  enqueue.raise({ type: 'GIVE_UP', at }, { delay: 'giveUp', id: GIVE_UP_ID });
+}
+
 /** Every pending message fails now (the peer left, or our session ended). */
 const failPending = conversation.enqueueActions(({ context, enqueue }) => {
   const failed = new Map<string, ChatLineMessage['state']>();
-  for (const { id, attempt } of context.pending) {
+  for (const { id } of context.pending) {
     failed.set(id, 'failed');
-    enqueue.cancel(giveUpId(id, attempt));
     enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id } });
   }
-  enqueue.assign({ lines: withStates(context.lines, failed), pending: [] });
+  if (context.giveUp !== null) enqueue.cancel(GIVE_UP_ID);
+  enqueue.assign({ lines: withStates(context.lines, failed), pending: [], giveUp: null });
 });
 
 /** Starts a delivery attempt of the message a SEND or RETRY names (already in `lines`). */
@@ -256,9 +288,10 @@ const startDelivery = conversation.enqueueActions(({ context, event, enqueue }) 
   const line = outbound(context.lines, event.id);
   if (!line) return;
   const attempt = context.nextAttempt;
-  enqueue.assign({ pending: [...context.pending, { id: event.id, attempt }], nextAttempt: attempt + 1, refused: null });
+  const pending = [...context.pending, { id: event.id, attempt, deadline: event.at + MESSAGE_GIVE_UP_MS }];
+  enqueue.assign({ pending, nextAttempt: attempt + 1, refused: null });
   enqueue({ type: 'transmit', params: { peer: context.peer, id: event.id, text: line.text } });
-  enqueue.raise({ type: 'GIVE_UP', id: event.id, attempt }, { delay: 'giveUp', id: giveUpId(event.id, attempt) });
+  armGiveUp(enqueue, context.giveUp, pending, event.at);
 });
 
 /** Appends the new messages of a SEND.BATCH as pending lines and starts a delivery attempt for each. */
@@ -272,26 +305,27 @@ const startBatch = conversation.enqueueActions(({ context, event, enqueue }) => 
     if (seen.has(m.id) || attemptOf(context.pending, m.id) !== undefined || indexOf(context.lines, m.id, 'out', RECENT_LINES) >= 0) continue;
     seen.add(m.id);
     added.push({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' });
-    pending.push({ id: m.id, attempt });
+    pending.push({ id: m.id, attempt, deadline: m.at + MESSAGE_GIVE_UP_MS });
     attempt++;
   }
   if (added.length === 0) return;
   enqueue.assign({ ...append(context, added), pending, nextAttempt: attempt, refused: null });
-  for (const p of pending.slice(context.pending.length)) {
-    const line = added[p.attempt - context.nextAttempt] as ChatLineMessage;
-    enqueue({ type: 'transmit', params: { peer: context.peer, id: p.id, text: line.text } });
-    enqueue.raise({ type: 'GIVE_UP', id: p.id, attempt: p.attempt }, { delay: 'giveUp', id: giveUpId(p.id, p.attempt) });
-  }
+  for (const l of added) enqueue({ type: 'transmit', params: { peer: context.peer, id: l.id, text: (l as ChatLineMessage).text } });
+  armGiveUp(enqueue, context.giveUp, pending, (added[0] as ChatLineMessage).at);
 });
 
-/** A SEND.BATCH that cannot be sent: its messages appear failed, and the reason is kept. */
-const refuseBatch = conversation.assign(({ context, event }) => {
-  if (event.type !== 'SEND.BATCH' || event.messages.length === 0) return {};
+/**
+ * A SEND.BATCH that cannot be sent: its messages appear failed, and the reason is kept. The engine
+ * is told to forget them (`cancelDelivery`): the runtime may have handed them over ahead of this
+ * transition, from a view that still showed the peer connected.
+ */
+const refuseBatch = conversation.enqueueActions(({ context, event, enqueue }) => {
+  if (event.type !== 'SEND.BATCH' || event.messages.length === 0) return;
   const reason = !context.online ? ('not_online' as const) : ('peer_offline' as const);
-  const added: ChatLine[] = event.messages
-    .filter((m) => attemptOf(context.pending, m.id) === undefined && indexOf(context.lines, m.id, 'out', RECENT_LINES) < 0)
-    .map((m) => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'failed' }));
-  return { ...append(context, added), refused: { id: event.messages[event.messages.length - 1]!.id, reason } };
+  const fresh = event.messages.filter((m) => attemptOf(context.pending, m.id) === undefined && indexOf(context.lines, m.id, 'out', RECENT_LINES) < 0);
+  const added: ChatLine[] = fresh.map((m) => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'failed' }));
+  for (const m of fresh) enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id: m.id } });
+  enqueue.assign({ ...append(context, added), refused: { id: event.messages[event.messages.length - 1]!.id, reason } });
 });
 
 /** Settles pending messages: acknowledged ones delivered, the rest failed (and the engine told). */
@@ -302,8 +336,10 @@ const settle = conversation.enqueueActions(({ context, event, enqueue }) => {
   else if (event.type === 'DELIVERY.FAILED') failed = [event.id];
   else if (event.type === 'DELIVERY.BATCH') ({ acked, failed } = event);
   else if (event.type === 'GIVE_UP') {
-    if (attemptOf(context.pending, event.id) !== event.attempt) return;
-    failed = [event.id];
+    failed = context.pending.filter((p) => p.deadline <= event.at).map((p) => p.id);
+    // the timer has fired: armed again for what is left
+    enqueue.assign({ giveUp: null });
+    armGiveUp(enqueue, null, context.pending.filter((p) => p.deadline > event.at), event.at);
   } else return;
   const outcome = new Map<string, ChatLineMessage['state']>();
   for (const id of acked) outcome.set(id, 'delivered');
@@ -317,7 +353,6 @@ const settle = conversation.enqueueActions(({ context, event, enqueue }) => {
       continue;
     }
     states.set(p.id, state);
-    if (event.type !== 'GIVE_UP') enqueue.cancel(giveUpId(p.id, p.attempt));
     if (state === 'failed') enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id: p.id } });
   }
   if (states.size === 0) return;
@@ -348,6 +383,7 @@ export const conversationMachine = conversation.createMachine({
     trimmed: 0,
     unread: 0,
     pending: [],
+    giveUp: null,
     nextAttempt: 1,
     refused: null,
   }),

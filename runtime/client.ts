@@ -325,10 +325,15 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       conversation: conversationMachine.provide({
         actions: {
           transmit: (_, p) => {
+            // already handed to the hub by `send()`, ahead of the machine (see there)
+            if (sentAhead.delete(p.id)) return;
             const r = hub.send(p.peer, p.id, p.text);
             if (r.isErr()) inboxOf(p.peer).failed.push(p.id);
           },
-          cancelDelivery: (_, p) => hub.abandon(p.peer, p.id),
+          cancelDelivery: (_, p) => {
+            sentAhead.delete(p.id);
+            hub.abandon(p.peer, p.id);
+          },
         },
       }),
     },
@@ -379,6 +384,13 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   // at the end of that turn (a microtask): one transition for many messages.
   // Until then `conversations()` already shows them as pending lines, as the machine will.
   const outbox = new Map<string, OutboundMessage[]>();
+  /**
+   * Ids `send()` handed to the hub before the conversation took them: the datagram leaves at once,
+   * not after the machine's transition. The machine still decides: its `transmit` for such an id
+   * is then a no-op, and if it refuses the batch (the peer left in this same turn) its
+   * `cancelDelivery` abandons what was sent ahead.
+   */
+  const sentAhead = new Set<string>();
   let queued = 0;
   const queueSend = (peer: string, m: OutboundMessage): void => {
     queued++;
@@ -420,6 +432,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     members: () => (started ? actor.getSnapshot().context.roster.members : noMembers),
     drop,
     defer: (fn) => setImmediate(fn),
+    pack: (fn) => queueMicrotask(fn),
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
     events: {
       received: (peer, id, text) => inboxOf(peer).messages.push({ id, text, at: Date.now() }),
@@ -588,6 +601,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       // shows it pending at once (should the conversation no longer be able to send by then, the
       // line shows failed, to be retried).
       if (conversationRef(peer)) {
+        // The conversation can send (its view says so, and nothing in this turn reached it yet):
+        // the datagram leaves now; the machine takes the message at the end of the turn.
+        if (hub.send(peer, id, text).isOk()) sentAhead.add(id);
         queueSend(peer, { id, text, at: Date.now() });
         return ok(id);
       }

@@ -21,6 +21,10 @@
  * - With `defer` (the client passes setImmediate), the ACKs of every CHAT read
  *   in one pass of the event loop are coalesced into one ACK per channel, sent
  *   before the loop waits again; without it every CHAT is answered at once.
+ * - With `pack` (the client passes queueMicrotask), the frames a channel sends
+ *   in one turn leave together at its end, as few datagrams as fit: a lone
+ *   frame as its own CHAT/ACK, several as BUNDLEs (runtime/wire/bundle.ts).
+ *   Without it every frame is its own datagram, sent at once.
  */
 import { createHash } from 'node:crypto';
 import { err, ok, type Result } from 'neverthrow';
@@ -28,6 +32,8 @@ import { PeerKeyring } from '../crypto/peer.ts';
 import type { KeyPair } from '../crypto/keys.ts';
 import type { SessionCipher } from '../crypto/session.ts';
 import { KEY_ID_SIZE } from '../wire/constants.ts';
+import { decodeBundle, packFrames, runBody, type EncodedFrame } from '../wire/bundle.ts';
+import { Type } from '../wire/constants.ts';
 import { decodePeerBody, encodePeerBody, encodePeerHeader } from '../wire/peer.ts';
 import type { Address, Member, PeerBody, PeerSealed } from '../wire/types.ts';
 import type { Clock } from './clock.ts';
@@ -63,6 +69,8 @@ export interface HubOptions {
   recentIds?: number;
   /** runs `fn` once the datagrams already waiting have been read (setImmediate); enables coalesced ACKs */
   defer?(fn: () => void): void;
+  /** runs `fn` at the end of the current turn (queueMicrotask); enables bundling what a channel sends in it */
+  pack?(fn: () => void): void;
 }
 
 interface Channel {
@@ -73,6 +81,8 @@ interface Channel {
   engine: DeliveryChannel;
   /** where the last authenticated datagram from this peer came from (used only when it is not in the roster) */
   replyTo: Address | null;
+  /** frames sent this turn, waiting for the pack flush (with `pack`) */
+  out: EncodedFrame[];
 }
 
 interface Me {
@@ -91,6 +101,8 @@ export class PeerHub {
   private readonly keyHexes = new WeakMap<Uint8Array, string>();
   /** channels owing an ACK, sent together when the deferred flush runs */
   private acksDue: Channel[] = [];
+  /** channels with frames waiting for the pack flush */
+  private packDue: Channel[] = [];
   private index: { members: ReadonlyMap<string, Member> | null; byKeyId: Map<string, Member[]> } = {
     members: null,
     byKeyId: new Map(),
@@ -170,10 +182,24 @@ export class PeerHub {
         why = e === 'DecryptFailed' ? 'peer.forged' : e === 'Replayed' ? 'peer.replayed' : e === 'TooOld' ? 'peer.too_old' : 'peer.counter';
         continue;
       }
-      const body = decodePeerBody(d.code, opened.value);
-      if (body.isErr()) return this.opts.drop('peer.malformed');
+      if (d.code !== Type.BUNDLE) {
+        const body = decodePeerBody(d.code, opened.value);
+        if (body.isErr()) return this.opts.drop('peer.malformed');
+        ch.replyTo = from;
+        ch.engine.receive(body.value);
+        return;
+      }
+      // a bundle is taken whole or not at all
+      const frames = decodeBundle(opened.value);
+      if (frames.isErr()) return this.opts.drop('peer.malformed');
+      const bodies: PeerBody[] = [];
+      for (const f of frames.value) {
+        const body = decodePeerBody(f.code, f.bytes);
+        if (body.isErr()) return this.opts.drop('peer.malformed');
+        bodies.push(body.value);
+      }
       ch.replyTo = from;
-      ch.engine.receive(body.value);
+      for (const body of bodies) ch.engine.receive(body);
       return;
     }
     this.opts.drop(why);
@@ -240,6 +266,7 @@ export class PeerHub {
       keyHex,
       cipher: cipher.value,
       replyTo: null,
+      out: [],
       engine: null as unknown as DeliveryChannel,
     };
     ch.engine = new DeliveryChannel(
@@ -275,18 +302,43 @@ export class PeerHub {
   }
 
   private transmit(ch: Channel, frame: PeerBody): void {
+    if (!this.me) return;
+    const body = encodePeerBody(frame);
+    if (body.isErr()) return this.opts.drop('peer.encode');
+    if (!this.opts.pack) return this.seal(ch, body.value);
+    ch.out.push(body.value);
+    if (ch.out.length > 1) return;
+    this.packDue.push(ch);
+    if (this.packDue.length === 1) this.opts.pack(() => this.flushPacked());
+  }
+
+  private flushPacked(): void {
+    const due = this.packDue;
+    this.packDue = [];
+    for (const ch of due) {
+      const out = ch.out;
+      ch.out = [];
+      if (this.channels.get(ch.email) !== ch) continue;
+      for (const run of packFrames(out)) {
+        const body = runBody(run);
+        if (body.isErr()) this.opts.drop('peer.encode');
+        else this.seal(ch, body.value);
+      }
+    }
+  }
+
+  /** One datagram: `body` sealed under the channel's next counter, to the peer's current address. */
+  private seal(ch: Channel, body: EncodedFrame): void {
     const me = this.me;
     if (!me) return;
     const member = this.opts.members().get(ch.email);
     const rosterAddress = member && this.keyHex(member.peerKey) === ch.keyHex ? member.address : null;
     const to = rosterAddress ?? ch.replyTo;
     if (!to) return;
-    const body = encodePeerBody(frame);
-    if (body.isErr()) return this.opts.drop('peer.encode');
     const counter = ch.cipher.tx.take();
     if (counter.isErr()) return this.opts.drop('peer.counter_exhausted');
-    const header = encodePeerHeader(body.value.code, me.keyId, counter.value);
-    const sealed = ch.cipher.tx.seal(counter.value, header, body.value.bytes);
+    const header = encodePeerHeader(body.code, me.keyId, counter.value);
+    const sealed = ch.cipher.tx.seal(counter.value, header, body.bytes);
     this.opts.send(Buffer.concat([header, sealed]), to);
   }
 

@@ -35,6 +35,7 @@ export const Type = {
   STALE: 0x17,
   CHAT: 0x20,
   ACK: 0x21,
+  BUNDLE: 0x22,
 } as const;
 export type TypeName = keyof typeof Type;
 export type TypeCode = (typeof Type)[TypeName];
@@ -51,7 +52,7 @@ export const SESSION_TYPES: ReadonlySet<number> = new Set([
 ]);
 
 /** Peer datagram types (client ↔ client): `ver | type | sender key id (8) | counter u64 | AEAD(body)`. */
-export const PEER_TYPES: ReadonlySet<number> = new Set([Type.CHAT, Type.ACK]);
+export const PEER_TYPES: ReadonlySet<number> = new Set([Type.CHAT, Type.ACK, Type.BUNDLE]);
 /** The first 8 bytes of SHA-256 over the sender's peer public key. */
 export const KEY_ID_SIZE = 8;
 /** ver | type | key id (8) | counter u64 */

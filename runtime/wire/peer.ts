@@ -1,5 +1,5 @@
 /**
- * Peer datagrams (CHAT 0x20, ACK 0x21), sent straight from one client to
+ * Peer datagrams (CHAT 0x20, ACK 0x21, BUNDLE 0x22), sent straight from one client to
  * another: `ver | type | sender key id (8) | counter u64 | ciphertext(body) +
  * tag`. The 18-byte clear header is the associated data, so neither the type,
  * the claimed sender nor the counter can be changed without failing the tag.

@@ -106,7 +106,7 @@ describe('conversation: outbound messages', () => {
     c.send('m1', 'olá');
     expect(c.lines()).toEqual([{ kind: 'message', id: 'm1', direction: 'out', text: 'olá', at: 0, state: 'pending' }]);
     expect(c.calls.transmit).toEqual([{ peer: 'bia@x', id: 'm1', text: 'olá' }]);
-    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 1 }]);
+    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 1, deadline: MESSAGE_GIVE_UP_MS }]);
     c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
     expect(c.states()).toEqual({ m1: 'delivered' });
     expect(c.actor.getSnapshot().context.pending).toEqual([]);
@@ -134,6 +134,37 @@ describe('conversation: outbound messages', () => {
     expect(c.errors).toEqual([]);
   });
 
+  it('one give-up timer for all pending messages: each still fails at its own deadline, acknowledged ones never', () => {
+    const c = conversation();
+    c.send('m1');
+    c.clock.increment(1000);
+    c.send('m2');
+    c.clock.increment(1000);
+    c.send('m3');
+    // armed once, for the earliest deadline
+    expect(c.actor.getSnapshot().context.giveUp).toEqual({ at: MESSAGE_GIVE_UP_MS, in: MESSAGE_GIVE_UP_MS });
+    c.clock.increment(1000);
+    c.actor.send({ type: 'DELIVERY.ACKED', id: 'm1' });
+    // m1's deadline comes: nothing fails, the timer moves on to m2's
+    c.clock.increment(MESSAGE_GIVE_UP_MS - 3000);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'pending', m3: 'pending' });
+    expect(c.actor.getSnapshot().context.giveUp).toEqual({ at: 1000 + MESSAGE_GIVE_UP_MS, in: 1000 });
+    c.clock.increment(999);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'pending', m3: 'pending' });
+    c.clock.increment(1);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed', m3: 'pending' });
+    c.clock.increment(999);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed', m3: 'pending' });
+    c.clock.increment(1);
+    expect(c.states()).toEqual({ m1: 'delivered', m2: 'failed', m3: 'failed' });
+    expect(c.calls.cancel).toEqual([
+      { peer: 'bia@x', id: 'm2' },
+      { peer: 'bia@x', id: 'm3' },
+    ]);
+    expect(c.actor.getSnapshot().context.giveUp).toBeNull();
+    expect(c.errors).toEqual([]);
+  });
+
   it('the delivery engine giving up fails the message too', () => {
     const c = conversation();
     c.send('m1');
@@ -153,7 +184,7 @@ describe('conversation: outbound messages', () => {
       { peer: 'bia@x', id: 'm1', text: 'again?' },
       { peer: 'bia@x', id: 'm1', text: 'again?' },
     ]);
-    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 2 }]);
+    expect(c.actor.getSnapshot().context.pending).toEqual([{ id: 'm1', attempt: 2, deadline: 2 * MESSAGE_GIVE_UP_MS }]);
     // the retry has its own full give-up time
     advance(c.clock, MESSAGE_GIVE_UP_MS - 1);
     expect(c.states()).toEqual({ m1: 'pending' });
@@ -238,8 +269,8 @@ describe('conversation: batches (one pass of the runtime)', () => {
     expect(c.states()).toEqual({ m1: 'pending', m2: 'pending' });
     expect(c.calls.transmit.map((t) => t.id)).toEqual(['m1', 'm2']);
     expect(c.actor.getSnapshot().context.pending).toEqual([
-      { id: 'm1', attempt: 1 },
-      { id: 'm2', attempt: 2 },
+      { id: 'm1', attempt: 1, deadline: 1 + MESSAGE_GIVE_UP_MS },
+      { id: 'm2', attempt: 2, deadline: 2 + MESSAGE_GIVE_UP_MS },
     ]);
     c.actor.send({ type: 'DELIVERY.BATCH', acked: ['m2'], failed: [] });
     advance(c.clock, MESSAGE_GIVE_UP_MS);
@@ -253,6 +284,8 @@ describe('conversation: batches (one pass of the runtime)', () => {
     c.actor.send({ type: 'SEND.BATCH', messages: [{ id: 'm1', text: 'hello?', at: 1 }] });
     expect(c.states()).toEqual({ m1: 'failed' });
     expect(c.calls.transmit).toEqual([]);
+    // the runtime may have handed it to the engine ahead of this transition: it is told to forget it
+    expect(c.calls.cancel).toEqual([{ peer: 'bia@x', id: 'm1' }]);
     expect(c.actor.getSnapshot().context.refused).toEqual({ id: 'm1', reason: 'peer_offline' });
     c.presence(KEY1);
     c.actor.send({ type: 'RETRY', id: 'm1', at: 2 });

@@ -5,6 +5,8 @@ import { createSession } from '../../runtime/crypto/session.ts';
 import { keyIdOf, PeerHub } from '../../runtime/peer/hub.ts';
 import { encodeText, MAX_MESSAGE_BYTES, newMessageId } from '../../runtime/peer/text.ts';
 import { Type } from '../../runtime/wire/constants.ts';
+import { encodeAck } from '../../runtime/wire/ack.ts';
+import { decodeBundle, encodeBundle } from '../../runtime/wire/bundle.ts';
 import { encodeChat } from '../../runtime/wire/chat.ts';
 import { decodeOuter } from '../../runtime/wire/outer.ts';
 import { encodePeerHeader } from '../../runtime/wire/peer.ts';
@@ -25,8 +27,11 @@ interface Node {
   dropped: Record<string, number>;
 }
 
-/** Hubs on a simulated network: datagrams take 1 ms; `blackhole` swallows what goes to a port. */
-function network() {
+/**
+ * Hubs on a simulated network: datagrams take 1 ms; `blackhole` swallows what goes to a port.
+ * With `pack`, each hub bundles what a channel sends in one turn (its flush runs as a 0 ms timer).
+ */
+function network(opts: { pack?: boolean } = {}) {
   const clock = new SimClock();
   const byPort = new Map<number, Node>();
   const blackhole = new Set<number>();
@@ -53,6 +58,7 @@ function network() {
         clock.setTimeout(() => deliver(copy, from, to), 1);
       },
       members: () => n.roster,
+      ...(opts.pack ? { pack: (fn: () => void) => void clock.setTimeout(fn, 0) } : {}),
       drop: (why) => (n.dropped[why] = (n.dropped[why] ?? 0) + 1),
       events: {
         received: (peer, id, text) => n.received.push({ peer, id, text }),
@@ -142,6 +148,54 @@ describe('peer hub: encrypted channels between logins', () => {
     net.deliver(genuine, c.address, a.address);
     expect(a.dropped['peer.replayed']).toBe(1);
     expect(a.received).toEqual([{ peer: 'bia@x.org', id, text: 'real one' }]);
+  });
+
+  it('with pack, what a channel sends in one turn leaves as few datagrams as fit, and arrives whole and in order', () => {
+    const net = network({ pack: true });
+    const a = net.node('ana@x.org', 1001);
+    const b = net.node('bia@x.org', 1002);
+    net.publish(a, b);
+    const ids = Array.from({ length: 12 }, () => newMessageId());
+    ids.forEach((id, i) => expect(a.hub.send('bia@x.org', id, `short message ${i}`).isOk()).toBe(true));
+    // nothing leaves before the turn ends
+    expect(net.wire).toEqual([]);
+    const long = newMessageId();
+    a.hub.send('bia@x.org', long, 'L'.repeat(3000));
+    net.clock.runUntil(() => a.acked.length === 13, 2_000);
+    expect(b.received.map((r) => r.id)).toEqual([...ids, long]);
+    expect(b.received.at(-1)!.text).toBe('L'.repeat(3000));
+    const fromA = net.wire.filter((w) => w.from === 1001);
+    // the 12 short ones (39 bytes each in a bundle) in one BUNDLE; the long one's fragments (two
+    // full ones, then 704 bytes that do not fit beside the bundle) as three CHATs
+    expect(fromA.map((w) => w.bytes[1])).toEqual([Type.BUNDLE, Type.CHAT, Type.CHAT, Type.CHAT]);
+    for (const w of net.wire) expect(w.bytes.length).toBeLessThanOrEqual(1200);
+    expect(a.dropped).toEqual({});
+    expect(b.dropped).toEqual({});
+  });
+
+  it('a bundle with one bad frame is dropped whole, even sealed under the right key', () => {
+    const net = network({ pack: true });
+    const a = net.node('ana@x.org', 1001);
+    const b = net.node('bia@x.org', 1002);
+    net.publish(a, b);
+    // seal as A would: the real pairwise keys of A → B
+    const keys = derivePeerKeys({ keyPair: a.keys, email: 'ana@x.org' }, { publicKey: b.keys.publicKey, email: 'bia@x.org' })._unsafeUnwrap();
+    const tx = createSession(keys).tx;
+    const good = encodeChat({ type: 'CHAT', seq: 0, floor: 0, messageId: new Uint8Array(8).fill(3), index: 0, count: 1, payload: Buffer.from('good one') })._unsafeUnwrap();
+    const bundle = encodeBundle([
+      { code: Type.CHAT, bytes: good },
+      { code: Type.ACK, bytes: encodeAck({ type: 'ACK', cum: 0, sack: 0n, floor: 0 })._unsafeUnwrap() },
+    ])._unsafeUnwrap();
+    const broken = Uint8Array.from(bundle);
+    broken[3 + good.length + 2] = 15; // the ACK frame claims 15 bytes of its 16
+    expect(decodeBundle(broken).isErr()).toBe(true);
+    const counter = tx.take()._unsafeUnwrap();
+    const header = encodePeerHeader(Type.BUNDLE, keyIdOf(a.keys.publicKey), counter);
+    net.deliver(Buffer.concat([header, tx.seal(counter, header, broken)]), a.address, b.address);
+    expect(b.dropped['peer.malformed']).toBe(1);
+    expect(b.received).toEqual([]);
+    net.clock.advance(1_000);
+    expect(net.wire.filter((w) => w.from === 1002)).toEqual([]);
   });
 
   it('moves in-flight retransmissions to the peer’s new address when presence updates it', () => {
