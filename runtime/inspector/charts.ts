@@ -60,8 +60,14 @@ export const STORIES: Record<string, string> = {
     'One chat with one peer, spawned by the session. *opening* decides at once (`always`) from ' +
     "the roster, then the machine follows the server's verdict: *connected* while the peer is " +
     'online, *disconnected* otherwise, with a system line in the chat at every change. Each ' +
-    'outgoing message is *pending* with a cancellable delayed `GIVE_UP` (9.5 s) until the peer ' +
-    'acknowledges it; acknowledgements, failures and received messages arrive from the runtime, ' +
+    'outgoing message is *pending* until the peer acknowledges it, *failed* 9.5 s after it was ' +
+    'sent if not: one delayed `GIVE_UP` per conversation (named delay `giveUp`) is armed for the ' +
+    'earliest deadline among the pending messages, fails what is due when it fires and re-arms for ' +
+    'the next, so many messages in flight cost one timer. The runtime may hand a message to the ' +
+    'delivery engine in `send()` itself, ahead of the `SEND.BATCH` transition (the datagram leaves ' +
+    'at once); the machine still decides: if it refuses the batch it asks the engine ' +
+    '(`cancelDelivery`) to forget what was sent ahead. Acknowledgements, failures and received ' +
+    'messages arrive from the runtime, ' +
     'in batches of one event-loop turn, and are handled in any state. Sending is refused, with the ' +
     'reason kept in context, while the peer or our own session is offline; a message still ' +
     'pending when the peer leaves or our session ends fails at once and can be retried.',
