@@ -204,8 +204,16 @@ function outbound(lines: readonly ChatLine[], id: string): ChatLineMessage | und
   return l?.kind === 'message' ? l : undefined;
 }
 
-function hasInbound(lines: readonly ChatLine[], id: string): boolean {
-  return indexOf(lines, id, 'in', RECENT_LINES) >= 0;
+/** The ids of `messages` already among the recent inbound lines. */
+function recentInbound(lines: readonly ChatLine[], messages: readonly InboundMessage[]): Set<string> {
+  const ids = new Set<string>();
+  for (const m of messages) ids.add(m.id);
+  const found = new Set<string>();
+  for (let i = lines.length - 1, n = 0; i >= 0 && n < RECENT_LINES; i--, n++) {
+    const l = lines[i]!;
+    if (l.kind === 'message' && l.direction === 'in' && ids.has(l.id)) found.add(l.id);
+  }
+  return found;
 }
 
 /** A system line; its id counts every line the conversation ever had, trimmed ones too. */
@@ -242,8 +250,8 @@ const conversation = setup({
   },
   delays: { giveUp: ({ context }) => context.giveUp?.in ?? MESSAGE_GIVE_UP_MS },
   actions: {
-    /** hand a message to the delivery engine */
-    transmit: (_, _params: { peer: string; id: string; text: string }) => {},
+    /** hand messages to the delivery engine, in order (one action for a whole batch) */
+    transmit: (_, _params: { peer: string; messages: readonly { id: string; text: string }[] }) => {},
     /** stop retransmitting a message that failed */
     cancelDelivery: (_, _params: { peer: string; id: string }) => {},
   },
@@ -290,28 +298,44 @@ const startDelivery = conversation.enqueueActions(({ context, event, enqueue }) 
   const attempt = context.nextAttempt;
   const pending = [...context.pending, { id: event.id, attempt, deadline: event.at + MESSAGE_GIVE_UP_MS }];
   enqueue.assign({ pending, nextAttempt: attempt + 1, refused: null });
-  enqueue({ type: 'transmit', params: { peer: context.peer, id: event.id, text: line.text } });
+  enqueue({ type: 'transmit', params: { peer: context.peer, messages: [{ id: event.id, text: line.text }] } });
   armGiveUp(enqueue, context.giveUp, pending, event.at);
 });
+
+/** The ids of `messages` already pending or among the recent outbound lines: one pass over each. */
+function repeatsOf(context: Pick<ConversationContext, 'pending' | 'lines'>, messages: readonly OutboundMessage[]): Set<string> {
+  const ids = new Set<string>();
+  for (const m of messages) ids.add(m.id);
+  const repeats = new Set<string>();
+  for (const p of context.pending) if (ids.has(p.id)) repeats.add(p.id);
+  const lines = context.lines;
+  for (let i = lines.length - 1, n = 0; i >= 0 && n < RECENT_LINES; i--, n++) {
+    const l = lines[i]!;
+    if (l.kind === 'message' && l.direction === 'out' && ids.has(l.id)) repeats.add(l.id);
+  }
+  return repeats;
+}
 
 /** Appends the new messages of a SEND.BATCH as pending lines and starts a delivery attempt for each. */
 const startBatch = conversation.enqueueActions(({ context, event, enqueue }) => {
   if (event.type !== 'SEND.BATCH') return;
-  const seen = new Set<string>();
-  const added: ChatLine[] = [];
+  // repeats (already pending, among the recent lines, or twice in the batch) are looked for once
+  // per batch, not once per message
+  const known = repeatsOf(context, event.messages);
+  const added: ChatLineMessage[] = [];
   const pending = context.pending.slice();
   let attempt = context.nextAttempt;
   for (const m of event.messages) {
-    if (seen.has(m.id) || attemptOf(context.pending, m.id) !== undefined || indexOf(context.lines, m.id, 'out', RECENT_LINES) >= 0) continue;
-    seen.add(m.id);
+    if (known.has(m.id)) continue;
+    known.add(m.id);
     added.push({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' });
     pending.push({ id: m.id, attempt, deadline: m.at + MESSAGE_GIVE_UP_MS });
     attempt++;
   }
   if (added.length === 0) return;
   enqueue.assign({ ...append(context, added), pending, nextAttempt: attempt, refused: null });
-  for (const l of added) enqueue({ type: 'transmit', params: { peer: context.peer, id: l.id, text: (l as ChatLineMessage).text } });
-  armGiveUp(enqueue, context.giveUp, pending, (added[0] as ChatLineMessage).at);
+  enqueue({ type: 'transmit', params: { peer: context.peer, messages: added.map((l) => ({ id: l.id, text: l.text })) } });
+  armGiveUp(enqueue, context.giveUp, pending, added[0]!.at);
 });
 
 /**
@@ -322,7 +346,13 @@ const startBatch = conversation.enqueueActions(({ context, event, enqueue }) => 
 const refuseBatch = conversation.enqueueActions(({ context, event, enqueue }) => {
   if (event.type !== 'SEND.BATCH' || event.messages.length === 0) return;
   const reason = !context.online ? ('not_online' as const) : ('peer_offline' as const);
-  const fresh = event.messages.filter((m) => attemptOf(context.pending, m.id) === undefined && indexOf(context.lines, m.id, 'out', RECENT_LINES) < 0);
+  const known = repeatsOf(context, event.messages);
+  const fresh: OutboundMessage[] = [];
+  for (const m of event.messages) {
+    if (known.has(m.id)) continue;
+    known.add(m.id);
+    fresh.push(m);
+  }
   const added: ChatLine[] = fresh.map((m) => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'failed' }));
   for (const m of fresh) enqueue({ type: 'cancelDelivery', params: { peer: context.peer, id: m.id } });
   enqueue.assign({ ...append(context, added), refused: { id: event.messages[event.messages.length - 1]!.id, reason } });
@@ -363,9 +393,10 @@ const settle = conversation.enqueueActions(({ context, event, enqueue }) => {
 const receive = conversation.assign(({ context, event }) => {
   const messages = event.type === 'RECEIVED' ? [event] : event.type === 'RECEIVED.BATCH' ? event.messages : [];
   const added: ChatLine[] = [];
-  const ids = new Set<string>();
+  // ids already among the recent inbound lines, found in one pass for the whole batch
+  const ids = recentInbound(context.lines, messages);
   for (const m of messages) {
-    if (ids.has(m.id) || hasInbound(context.lines, m.id)) continue;
+    if (ids.has(m.id)) continue;
     ids.add(m.id);
     added.push({ kind: 'message', id: m.id, direction: 'in', text: m.text, at: m.at, state: 'delivered' });
   }

@@ -325,10 +325,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       conversation: conversationMachine.provide({
         actions: {
           transmit: (_, p) => {
-            // already handed to the hub by `send()`, ahead of the machine (see there)
-            if (sentAhead.delete(p.id)) return;
-            const r = hub.send(p.peer, p.id, p.text);
-            if (r.isErr()) inboxOf(p.peer).failed.push(p.id);
+            for (const m of p.messages) {
+              // already handed to the hub by `send()`, ahead of the machine (see there)
+              if (sentAhead.delete(m.id)) continue;
+              const r = hub.send(p.peer, m.id, m.text);
+              if (r.isErr()) inboxOf(p.peer).failed.push(m.id);
+            }
           },
           cancelDelivery: (_, p) => {
             sentAhead.delete(p.id);

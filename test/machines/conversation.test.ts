@@ -24,7 +24,7 @@ function conversation(input: Partial<ConversationInput> = {}) {
   const calls = { transmit: [] as Array<{ peer: string; id: string; text: string }>, cancel: [] as Array<{ peer: string; id: string }> };
   const machine = conversationMachine.provide({
     actions: {
-      transmit: (_, p) => calls.transmit.push(p),
+      transmit: (_, p) => calls.transmit.push(...p.messages.map((m) => ({ peer: p.peer, ...m }))),
       cancelDelivery: (_, p) => calls.cancel.push(p),
     },
   });
@@ -349,7 +349,7 @@ function session(outcomes: AuthOutcome[] = [OK, OK]) {
     actors: {
       logIn: fromPromise<AuthOutcome, { email: string; password: string }>(async () => queue.shift() ?? OK),
       logOut: fromPromise<void>(async () => {}),
-      conversation: conversationMachine.provide({ actions: { transmit: (_, p) => transmit.push(p) } }),
+      conversation: conversationMachine.provide({ actions: { transmit: (_, p) => transmit.push(...p.messages.map((m) => ({ peer: p.peer, ...m }))) } }),
     },
   });
   const errors: unknown[] = [];
