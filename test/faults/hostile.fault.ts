@@ -303,7 +303,8 @@ describe('chat claiming another sender', () => {
     // chat from W: CHATs, or BUNDLEs of what W sent in one turn (the long message's full fragments always go alone)
     const chatW = wToT.filter((b) => b[1] === Type.CHAT || b[1] === Type.BUNDLE);
     expect(chatW.length).toBeGreaterThanOrEqual(3);
-    expect(oToT.length).toBeGreaterThanOrEqual(3);
+    // O's three messages may travel in one BUNDLE
+    expect(oToT.length).toBeGreaterThanOrEqual(1);
     const wKeyId = chatW[0]!.subarray(2, 10);
     const latest = chatW.at(-1)!;
     const counter = latest.readBigUInt64BE(10);
