@@ -8,7 +8,7 @@
  * count: HELLOs may take at most `share` of the event loop's time, sustained, with bursts of
  * `burstMs` of work back to back (a token bucket counted in milliseconds). The server measures
  * each answered HELLO (`spent`) and the gate charges that; the admitted rate follows
- * (`share` × 1000 / cost: about 1 000–2 000 a second on the reference machine, fewer on a
+ * (`share` × 1000 / cost: about 1 000–2 500 a second on the reference machine with libsodium, fewer on a
  * loaded one, never more than the loop can spare). The rest of the loop — probes, SEIS,
  * AUTHs, everything else — keeps at least 1 − `share` whatever arrives.
  *

@@ -22,10 +22,10 @@ import { createHash, createHmac } from 'node:crypto';
 import { err, ok } from 'neverthrow';
 import type { Result } from 'neverthrow';
 import { KEY_SIZE, TAG_SIZE } from '../wire/constants.ts';
-import * as aead from './aead.ts';
 import type { HandshakeFailed, InvalidPublicKey } from './errors.ts';
-import { dh, generateKeyPair } from './keys.ts';
-import type { KeyPair } from './keys.ts';
+import { generateRawKeyPair, rawKeyPair, x25519 } from './keys.ts';
+import type { KeyPair, RawKeyPair } from './keys.ts';
+import * as sodium from './sodium.ts';
 
 export const PROTOCOL_NAME = 'Noise_NK_25519_ChaChaPoly_SHA256';
 export const PROLOGUE: Uint8Array = Buffer.from('truco/1');
@@ -49,7 +49,11 @@ export interface HandshakeOptions {
 
 // ---- SymmetricState (Noise §5.2) ---------------------------------------------
 
+// X25519, SHA-256 and ChaCha20-Poly1305 go through libsodium when it loads (sodium.ts), else
+// node:crypto: the same functions, the same bytes (the test vectors run through both).
 function sha256(...parts: Uint8Array[]): Buffer {
+  const fast = sodium.HANDSHAKE_BACKEND === 'libsodium' ? sodium.sha256(parts.length === 1 ? (parts[0] as Uint8Array) : Buffer.concat(parts)) : undefined;
+  if (fast) return fast;
   const h = createHash('sha256');
   for (const p of parts) h.update(p);
   return h.digest();
@@ -103,7 +107,7 @@ class Symmetric {
   }
 
   encryptAndHash(plaintext: Uint8Array): Uint8Array {
-    const out = this.k === null ? plaintext : aead.seal(this.k, this.n++, this.h, plaintext);
+    const out = this.k === null ? plaintext : sodium.seal(this.k, this.n++, this.h, plaintext);
     this.mixHash(out);
     return out;
   }
@@ -111,9 +115,9 @@ class Symmetric {
   decryptAndHash(ciphertext: Uint8Array): Result<Uint8Array, HandshakeFailed> {
     let plain: Uint8Array = ciphertext;
     if (this.k !== null) {
-      const opened = aead.open(this.k, this.n, this.h, ciphertext);
-      if (opened.isErr()) return err({ type: 'HandshakeFailed', reason: 'decrypt' });
-      plain = opened.value;
+      const opened = sodium.open(this.k, this.n, this.h, ciphertext);
+      if (opened === null) return err({ type: 'HandshakeFailed', reason: 'decrypt' });
+      plain = opened;
       this.n++;
     }
     this.mixHash(ciphertext);
@@ -137,7 +141,7 @@ function start(serverStatic: Uint8Array, prologue: Uint8Array): Symmetric {
 /** What the client keeps between HELLO and WELCOME; opaque to callers. */
 export interface InitiatorState {
   readonly symmetric: Symmetric;
-  readonly ephemeral: KeyPair;
+  readonly ephemeral: RawKeyPair;
 }
 
 export interface InitiatorDone {
@@ -159,9 +163,9 @@ export function initiate(
 ): Result<{ message: Uint8Array; state: InitiatorState }, InvalidPublicKey> {
   if (serverStatic.length !== KEY_SIZE) return err({ type: 'InvalidPublicKey' });
   const symmetric = start(serverStatic, options.prologue ?? PROLOGUE);
-  const ephemeral = options.ephemeral ?? generateKeyPair();
+  const ephemeral = options.ephemeral ? rawKeyPair(options.ephemeral) : generateRawKeyPair();
   symmetric.mixHash(ephemeral.publicKey);
-  const es = dh(ephemeral.privateKey, serverStatic);
+  const es = x25519(ephemeral.secret, serverStatic);
   if (es.isErr()) return err(es.error);
   symmetric.mixKey(es.value);
   const sealed = symmetric.encryptAndHash(payload);
@@ -179,7 +183,7 @@ export function complete(state: InitiatorState, message: Uint8Array): Result<Ini
   const s = state.symmetric.clone();
   const re = message.subarray(0, KEY_SIZE);
   s.mixHash(re);
-  const ee = dh(state.ephemeral.privateKey, re);
+  const ee = x25519(state.ephemeral.secret, re);
   if (ee.isErr()) return err({ type: 'HandshakeFailed', reason: 'key' });
   s.mixKey(ee.value);
   const hash = s.h;
@@ -216,16 +220,16 @@ export function respond(
   const s = start(server.publicKey, options.prologue ?? PROLOGUE);
   const re = message.subarray(0, KEY_SIZE);
   s.mixHash(re);
-  const es = dh(server.privateKey, re);
+  const es = x25519(rawKeyPair(server).secret, re);
   if (es.isErr()) return err({ type: 'HandshakeFailed', reason: 'key' });
   s.mixKey(es.value);
   const payload = s.decryptAndHash(message.subarray(KEY_SIZE));
   if (payload.isErr()) return err(payload.error);
 
-  const ephemeral = options.ephemeral ?? generateKeyPair();
+  const ephemeral = options.ephemeral ? rawKeyPair(options.ephemeral) : generateRawKeyPair();
   s.mixHash(ephemeral.publicKey);
   // re authenticated above, so it is a valid point: this DH fails only if it is low-order.
-  const ee = dh(ephemeral.privateKey, re);
+  const ee = x25519(ephemeral.secret, re);
   if (ee.isErr()) return err({ type: 'HandshakeFailed', reason: 'key' });
   s.mixKey(ee.value);
   const hash = s.h;

@@ -19,13 +19,19 @@ const TAG = 16;
 interface Sodium {
   crypto_aead_chacha20poly1305_ietf_encrypt(c: Uint8Array, m: Uint8Array, ad: Uint8Array | null, nsec: null, npub: Uint8Array, k: Uint8Array): number;
   crypto_aead_chacha20poly1305_ietf_decrypt(m: Uint8Array, nsec: null, c: Uint8Array, ad: Uint8Array | null, npub: Uint8Array, k: Uint8Array): number;
+  /** throws when the result is all zero (a low-order point) */
+  crypto_scalarmult(q: Uint8Array, n: Uint8Array, p: Uint8Array): void;
+  crypto_scalarmult_base(q: Uint8Array, n: Uint8Array): void;
+  crypto_hash_sha256(out: Uint8Array, m: Uint8Array): void;
+  randombytes_buf(b: Uint8Array): void;
 }
 
 function load(): Sodium | null {
   if (process.env.TRUCO_CRYPTO === 'node') return null;
   try {
     const s = createRequire(import.meta.url)('sodium-native') as Sodium;
-    return typeof s.crypto_aead_chacha20poly1305_ietf_encrypt === 'function' ? s : null;
+    const wanted = ['crypto_aead_chacha20poly1305_ietf_encrypt', 'crypto_scalarmult', 'crypto_scalarmult_base', 'crypto_hash_sha256', 'randombytes_buf'] as const;
+    return wanted.every((f) => typeof s[f] === 'function') ? s : null;
   } catch {
     return null;
   }
@@ -42,6 +48,76 @@ function setNonce(counter: number): Buffer {
   nonce.writeUInt32LE(counter >>> 0, 4);
   nonce.writeUInt32LE(Math.floor(counter / 0x1_0000_0000), 8);
   return nonce;
+}
+
+/** Seals under an explicit 12-byte nonce (the WELCOME token's random one); returns ciphertext | tag. */
+export function sealWithNonce(key: Uint8Array, nonce12: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Buffer {
+  if (!sodium) return aead.sealWithNonce(key, nonce12, aad, plaintext);
+  const out = Buffer.allocUnsafe(plaintext.length + TAG);
+  sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out, plaintext, aad, null, nonce12, key);
+  return out;
+}
+
+/** Opens ciphertext | tag under an explicit 12-byte nonce; null when it does not authenticate. */
+export function openWithNonce(key: Uint8Array, nonce12: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Buffer | null {
+  if (!sodium) {
+    const r = aead.openWithNonce(key, nonce12, aad, sealed);
+    return r.isOk() ? r.value : null;
+  }
+  if (sealed.length < TAG || key.length !== 32 || nonce12.length !== 12) return null;
+  const out = Buffer.allocUnsafe(sealed.length - TAG);
+  try {
+    sodium.crypto_aead_chacha20poly1305_ietf_decrypt(out, null, sealed, aad, nonce12, key);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+// ---- X25519 and SHA-256 for the handshake (PROTOCOL.md §3) ---------------------------------------
+// The same functions as node:crypto's (RFC 7748 X25519 with the scalar clamped, FIPS 180-4
+// SHA-256): test/crypto/noise.test.ts runs the Noise test vectors through both backends. Why: on
+// the reference machine a HELLO answered through node:crypto cost ~440 µs, 300 of them in X25519
+// (node imports every raw key as a JWK KeyObject, ~20-50 µs, before a ~45 µs scalar
+// multiplication); libsodium multiplies the raw bytes directly.
+
+/** Which implementation computes X25519 and SHA-256 in the handshake. */
+export const HANDSHAKE_BACKEND: 'libsodium' | 'node:crypto' = sodium ? 'libsodium' : 'node:crypto';
+
+/** X25519(secret, public) through libsodium; null: libsodium is not loaded, or the result is all zero (low-order point). */
+export function scalarmult(secret: Uint8Array, publicKey: Uint8Array): Buffer | null | undefined {
+  if (!sodium) return undefined;
+  const out = Buffer.allocUnsafe(32);
+  try {
+    sodium.crypto_scalarmult(out, secret, publicKey);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** The X25519 public key of a 32-byte secret through libsodium; undefined when it is not loaded. */
+export function scalarmultBase(secret: Uint8Array): Buffer | undefined {
+  if (!sodium) return undefined;
+  const out = Buffer.allocUnsafe(32);
+  sodium.crypto_scalarmult_base(out, secret);
+  return out;
+}
+
+/** SHA-256 of `data` through libsodium; undefined when it is not loaded. */
+export function sha256(data: Uint8Array): Buffer | undefined {
+  if (!sodium) return undefined;
+  const out = Buffer.allocUnsafe(32);
+  sodium.crypto_hash_sha256(out, data);
+  return out;
+}
+
+/** `n` random bytes from libsodium's CSPRNG; undefined when it is not loaded. */
+export function random(n: number): Buffer | undefined {
+  if (!sodium) return undefined;
+  const out = Buffer.allocUnsafe(n);
+  sodium.randombytes_buf(out);
+  return out;
 }
 
 /** Seals `plaintext` under (key, counter) with `aad`; returns ciphertext | tag. */

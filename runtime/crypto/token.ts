@@ -18,6 +18,7 @@ import type { Result } from 'neverthrow';
 import { KEY_SIZE, TOKEN_SIZE } from '../wire/constants.ts';
 import type { Address } from '../wire/types.ts';
 import * as aead from './aead.ts';
+import * as sodium from './sodium.ts';
 import type { TokenExpired, TokenInvalid } from './errors.ts';
 import type { Split } from './noise.ts';
 
@@ -82,8 +83,8 @@ export class CookieJar {
     Buffer.from(split.sc).copy(content, KEY_SIZE);
     Buffer.from(hash).copy(content, 2 * KEY_SIZE);
     content.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))), 3 * KEY_SIZE);
-    const nonce = randomBytes(aead.NONCE_SIZE);
-    const token = Buffer.concat([nonce, aead.sealWithNonce(this.current, nonce, addressBinding(address), content)]);
+    const nonce = sodium.random(aead.NONCE_SIZE) ?? randomBytes(aead.NONCE_SIZE);
+    const token = Buffer.concat([nonce, sodium.sealWithNonce(this.current, nonce, addressBinding(address), content)]);
     content.fill(0);
     return token;
   }
@@ -95,10 +96,10 @@ export class CookieJar {
     const nonce = token.subarray(0, aead.NONCE_SIZE);
     const sealed = token.subarray(aead.NONCE_SIZE);
     const aad = addressBinding(address);
-    let opened = aead.openWithNonce(this.current, nonce, aad, sealed);
-    if (opened.isErr() && this.previous !== null) opened = aead.openWithNonce(this.previous, nonce, aad, sealed);
-    if (opened.isErr()) return err({ type: 'TokenInvalid' });
-    const content = opened.value;
+    let opened = sodium.openWithNonce(this.current, nonce, aad, sealed);
+    if (opened === null && this.previous !== null) opened = sodium.openWithNonce(this.previous, nonce, aad, sealed);
+    if (opened === null) return err({ type: 'TokenInvalid' });
+    const content = opened;
     const issuedAt = Number(content.readBigUInt64BE(3 * KEY_SIZE));
     const ageMs = now - issuedAt;
     if (ageMs > this.lifetimeMs || ageMs < -this.lifetimeMs) return err({ type: 'TokenExpired', ageMs });

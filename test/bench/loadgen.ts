@@ -13,13 +13,14 @@
  * login storm) it pages the whole roster and counts the entries, as a real client does.
  *
  * Driven over IPC by the benches (lib.ts `startWorker`): init, login, stats, leave, join,
- * watch, storm, plogin, stop. Every loop here is bounded in time.
+ * watch, storm, plogin, stop. Every loop here is bounded in time. Diagnosis: `stats` also gives this
+ * process's own loop delay and run-queue wait; TRUCO_DRIFT_LOG=FILE logs every late probe.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Split } from '../../runtime/crypto/noise.ts';
 import { clientKeys, createSession, type SessionCipher } from '../../runtime/crypto/session.ts';
 import { HandshakeDesk, type Timing } from '../../runtime/handshake.ts';
@@ -46,6 +47,16 @@ async function startProfile(dir: string | undefined): Promise<(() => Promise<voi
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, `loadgen-${process.pid}.cpuprofile`), JSON.stringify(profile));
   };
+}
+/** TRUCO_DRIFT_LOG=FILE (diagnosis): every late probe (≥ 50 ms) with its wall time, appended to FILE */
+const DRIFT_LOG = process.env.TRUCO_DRIFT_LOG;
+let driftLog: string[] = [];
+if (DRIFT_LOG) {
+  const { appendFileSync } = await import('node:fs');
+  setInterval(() => {
+    if (driftLog.length) appendFileSync(DRIFT_LOG, driftLog.join('\n') + '\n');
+    driftLog = [];
+  }, 500).unref();
 }
 const TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
 
@@ -97,6 +108,21 @@ const unexpectedLeaves = new Set<string>();
 const expectedLeaves = new Set<string>();
 let cpu0 = process.cpuUsage();
 let elu0 = performance.eventLoopUtilization();
+/**
+ * This process's own lateness, so that a reader can tell the generator's delays from the server's
+ * in the drift it measures: how late its event loop ran (p99 and max, ms), and how long its main
+ * thread was runnable but waiting for a core (/proc/thread-self/schedstat, ms; 0 off Linux).
+ */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+function runQueueWaitMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+let wait0 = runQueueWaitMs();
 let t0 = performance.now();
 let resyncs = 0;
 let pagesIn = 0;
@@ -190,6 +216,7 @@ function onTruco(c: Client, t: LightTruco): void {
     const gap = now - c.lastTruco;
     // a push or a re-probe comes between regular probes: only regular gaps measure drift
     if (gap >= intervalMs / 2) drift.add(Math.max(0, gap - intervalMs));
+    if (DRIFT_LOG && gap - intervalMs >= 50) driftLog.push(`drift ${Date.now()} ${Math.round(gap - intervalMs)} ${c.email}`);
   }
   c.lastTruco = now;
   trucos++;
@@ -295,7 +322,7 @@ function lost(c: Client, why: string): void {
     c.live = null;
     return;
   }
-  void reconnect(c);
+  reconnect(c);
 }
 
 // ---- handshakes ---------------------------------------------------------------------------------
@@ -324,13 +351,44 @@ function establish(c: Client, sid: number, split: Split, epoch: number): void {
 let failedLogins = 0;
 let reconnects = 0;
 
+/**
+ * Handshakes to start. A sweep finds every client whose watchdog fired in the same 250 ms (after
+ * a restart: thousands), and starting all their handshakes in that one turn of the event loop
+ * (an ephemeral key and an X25519 each) stalled this process for up to a second: TRUCOs to the
+ * clients already back were read that much later, and counted as the server's drift. Real clients
+ * each do their own on their own machine; here they start in slices of at most SLICE_MS of work,
+ * the loop reading datagrams between slices.
+ */
+const SLICE_MS = 4;
+const starts: Array<() => void> = [];
+let draining = false;
+function startSoon(fn: () => void): void {
+  starts.push(fn);
+  if (!draining) {
+    draining = true;
+    setImmediate(drainStarts);
+  }
+}
+function drainStarts(): void {
+  const until = performance.now() + SLICE_MS;
+  let i = 0;
+  while (i < starts.length && performance.now() < until) (starts[i++] as () => void)();
+  starts.splice(0, i);
+  if (starts.length > 0) setImmediate(drainStarts);
+  else draining = false;
+}
+
 /** Resumes with the ticket, retrying like the session machine (1 s apart) for up to 30 s. */
-async function reconnect(c: Client): Promise<void> {
+function reconnect(c: Client): void {
   if (c.state === 'reconnecting') return;
   c.state = 'reconnecting';
   c.live = null;
   reconnects++;
   const deadline = Date.now() + 30_000;
+  startSoon(() => void resume(c, deadline));
+}
+
+async function resume(c: Client, deadline: number): Promise<void> {
   while (Date.now() < deadline && c.state === 'reconnecting') {
     const r = await connect(c, { kind: 'resume', email: c.email, ticket: c.ticket, peerKey: c.peerKey });
     if (r === 'ok') return;
@@ -433,6 +491,9 @@ function snapshot(): Record<string, unknown> {
     pagesIn,
     reconnects,
     failedLogins,
+    loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+    loopDelayMaxMs: loopDelay.max / 1e6,
+    runQueueWaitMs: runQueueWaitMs() - wait0,
   };
 }
 
@@ -451,6 +512,8 @@ function reset(): void {
   drift = new Histogram(1, 10_000);
   cpu0 = process.cpuUsage();
   elu0 = performance.eventLoopUtilization();
+  loopDelay.reset();
+  wait0 = runQueueWaitMs();
   t0 = performance.now();
 }
 

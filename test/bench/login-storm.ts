@@ -1,7 +1,7 @@
 /**
  * `login_storm` and `password_logins`.
  *
- *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--password-seconds 10] [--json] [--cpu-prof DIR]
+ *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--per-shard 5000] [--password-seconds 10] [--json] [--cpu-prof DIR]
  *
  * login_storm: N simulated clients (loadgen.ts) are online with complete rosters; the server is
  * killed (SIGKILL) and started again on the same database and port. Every client resumes with
@@ -16,12 +16,13 @@
  * scrypt parameters, so each login costs one real hash on the thread pool), 8 at a time for
  * `--password-seconds`; logins per second and the probe drift of the N online clients meanwhile.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DEFAULT_SCRYPT } from '../../server/passwords.ts';
 import { BENCH_PASSWORD, prepareAccounts } from './accounts.ts';
-import { Histogram, load1, parseArgs, round, say, sleep, startWorker, table, type Worker } from './lib.ts';
+import { BENCH_DIR, Histogram, load1, parseArgs, round, say, sleep, startWorker, table, type Worker } from './lib.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 
 export interface StormResult {
@@ -48,6 +49,23 @@ export interface StormDiag {
 }
 
 const PASSWORD_ACCOUNTS = 16;
+/**
+ * Nice value of the server and of the load generators (root only; else they keep the default).
+ * The reference machine is shared (other benches and test suites run beside this one): at a load
+ * of 6 the load generator spent 0.8 s of a second runnable but waiting for a core
+ * (/proc/…/schedstat), and those waits were counted as the server's probe drift. Both sides get
+ * the same raised priority, so they still compete with each other, and the password hashes (nice
+ * 10, server/passwords.ts) with both, exactly as before; only the neighbours are kept out.
+ */
+const BENCH_PRIORITY = -5;
+function raise(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    setPriority(pid, BENCH_PRIORITY);
+  } catch {
+    /* not allowed: the default priority */
+  }
+}
 
 async function settle(shards: Worker[], timeoutMs: number): Promise<number | null> {
   const until = performance.now() + timeoutMs;
@@ -60,6 +78,61 @@ async function settle(shards: Worker[], timeoutMs: number): Promise<number | nul
     await sleep(500);
   }
   return null;
+}
+
+/** The server's main thread: how long it was runnable but waiting for a core so far (ms; 0 off Linux). */
+function serverWaitMs(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
+interface GenStats {
+  cpuPct: number;
+  elu: number;
+  reconnects: number;
+  trucos: number;
+  clients: number;
+  seconds: number;
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  runQueueWaitMs: number;
+}
+
+/** What each load generator's own loop did meanwhile: its lateness is part of the drift it measures. */
+async function genLine(shards: Worker[]): Promise<string> {
+  const gen = await Promise.all(shards.map((w) => w.ask<GenStats>({ cmd: 'stats' })));
+  return gen
+    .map(
+      (g) =>
+        `cpu ${round(g.cpuPct, 0)} %, loop ${round(100 * g.elu, 0)} % busy, loop delay p99 ${round(g.loopDelayP99Ms, 0)} max ${round(g.loopDelayMaxMs, 0)} ms, ` +
+        `waited for a core ${round(g.runQueueWaitMs / g.seconds, 0)} ms/s, ${round(g.trucos / g.clients / g.seconds, 2)} TRUCO/client/s`,
+    )
+    .join('; ');
+}
+
+/**
+ * The restarted server's own loop delay between `from` and `to` (Date.now()), from the lines
+ * loop-monitor.mjs wrote: the worst 250 ms window's p99, and the largest delay.
+ */
+function serverLoop(file: string, from: number, to: number): string {
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return 'server loop delay unknown';
+  }
+  let p99 = 0;
+  let max = 0;
+  for (const line of text.split('\n')) {
+    const [t, p, m] = line.split(' ').map(Number);
+    if (t === undefined || p === undefined || m === undefined || !(t >= from && t <= to)) continue;
+    p99 = Math.max(p99, p);
+    max = Math.max(max, m);
+  }
+  return `server loop delay: worst 250 ms window p99 ${round(p99, 0)} ms, max ${round(max, 0)} ms`;
 }
 
 async function drift(shards: Worker[]): Promise<number> {
@@ -82,13 +155,17 @@ export async function runLoginStorm(opts: {
   const accounts = await prepareAccounts(dir, n);
   const pw = await prepareAccounts(dir, PASSWORD_ACCOUNTS, { prefix: 'p', scrypt: DEFAULT_SCRYPT });
   log(`  ${n} accounts with tickets (scrypt N=2^8), ${PASSWORD_ACCOUNTS} with the default N=2^15`);
-  let server: BenchServer = await startBenchServer({ dir });
+  let server: BenchServer = await startBenchServer({ dir, priority: BENCH_PRIORITY });
   const port = server.port;
   const shards: Worker[] = [];
   try {
-    const perShard = opts.perShard ?? 10_000;
+    // two load generators at 10 000: one process reading 10 000 TRUCOs a second and answering
+    // each (a send(2) apiece) had no time left for a burst of pushes, and its backlog was counted
+    // as drift; two can use both cores whenever the server leaves one
+    const perShard = opts.perShard ?? 5_000;
     const count = Math.max(1, Math.ceil(n / perShard));
     for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + PASSWORD_ACCOUNTS + 1024 }));
+    for (const w of shards) raise(w.proc.pid);
     await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port, serverKey: server.key, mode: 'ramp' })));
     const tl = performance.now();
     const logins = await Promise.all(
@@ -113,12 +190,18 @@ export async function runLoginStorm(opts: {
     await Promise.all(shards.map((w) => w.ask({ cmd: 'measure', on: true })));
     await server.kill('SIGKILL');
     const spawnAt = performance.now();
+    const loopFile = join(dir, 'server-loop.txt');
     server = await startBenchServer({
       dir,
       port,
-      ...(opts.cpuProfDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir], logLevel: 'info' } : {}),
+      priority: BENCH_PRIORITY,
+      // the server's own loop delay, beside the drift the clients measure (loop-monitor.mjs)
+      nodeFlags: ['--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])],
+      env: { TRUCO_LOOP_FILE: loopFile },
+      ...(opts.cpuProfDir ? { logLevel: 'info' } : {}),
     });
     const readyAt = Date.now();
+    const wait0 = serverWaitMs(server.pid);
     const spawnToReadyMs = server.readyAt - spawnAt;
     let last: { online: number[]; complete: number[]; failed: number } = { online: [], complete: [], failed: 0 };
     const until = performance.now() + 60_000;
@@ -129,6 +212,8 @@ export async function runLoginStorm(opts: {
       if (last.complete.length + last.failed >= online && last.online.length + last.failed >= online) break;
     }
     await sleep(2000);
+    log(`  loadgen during the storm: ${await genLine(shards)}`);
+    log(`  server during the storm: waited for a core ${round((serverWaitMs(server.pid) - wait0) / ((performance.now() - server.readyAt) / 1000), 0)} ms/s; ${serverLoop(loopFile, readyAt, Date.now())}`);
     if (opts.cpuProfDir) {
       // profiling is diagnosis: say what the server did during the storm
       // (the server logs its counters every 10 s)
@@ -136,8 +221,6 @@ export async function runLoginStorm(opts: {
       for (let i = 0; i < 40 && !statsLine(); i++) await sleep(250);
       const stats = statsLine();
       log(`  restarted server: ${JSON.stringify(server.events())}; ${stats ?? ''}`);
-      const gen = await Promise.all(shards.map((w) => w.ask<{ cpuPct: number; elu: number; reconnects: number }>({ cmd: 'stats' })));
-      log(`  loadgen during the storm: ${gen.map((g) => `cpu ${round(g.cpuPct, 0)} %, loop ${round(100 * g.elu, 0)} % busy, ${g.reconnects} reconnects`).join('; ')}`);
     }
     const stormDrift = await drift(shards);
     const storm: StormResult = {
@@ -152,6 +235,9 @@ export async function runLoginStorm(opts: {
     // ---- password logins while everyone is online ------------------------------------------------
     await Promise.all(shards.map((w) => w.ask({ cmd: 'reset' })));
     const seconds = opts.passwordSeconds ?? 10;
+    const pwWait0 = serverWaitMs(server.pid);
+    const pwT0 = performance.now();
+    const pwFrom = Date.now();
     const r = await (shards[0] as Worker).ask<{ ok: number; failed: number; errors: Record<string, number>; seconds: number }>({
       cmd: 'plogin',
       emails: pw.map((a) => a.email),
@@ -159,6 +245,8 @@ export async function runLoginStorm(opts: {
       seconds,
       concurrency: 8,
     });
+    log(`  loadgen during the password logins: ${await genLine(shards)}`);
+    log(`  server during the password logins: waited for a core ${round((serverWaitMs(server.pid) - pwWait0) / ((performance.now() - pwT0) / 1000), 0)} ms/s; ${serverLoop(loopFile, pwFrom, Date.now())}`);
     const password: PasswordResult = {
       bench: 'password_logins',
       password_logins_per_s: round(r.ok / r.seconds, 1),
@@ -179,7 +267,7 @@ export async function loginStormMain(argv: string[] = process.argv.slice(2)): Pr
   const json = f.has('json');
   const clients = f.num('clients', 10_000);
   say(json, `login_storm: ${clients} clients, load ${load1()}`);
-  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 10_000), log: (l) => say(json, l), ...(f.has('cpu-prof') ? { cpuProfDir: f.str('cpu-prof', '.') } : {}) });
+  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 5_000), log: (l) => say(json, l), ...(f.has('cpu-prof') ? { cpuProfDir: f.str('cpu-prof', '.') } : {}) });
   if (json) {
     process.stdout.write(JSON.stringify(storm) + '\n');
     process.stdout.write(JSON.stringify(password) + '\n');

@@ -7,8 +7,12 @@ import {
   exportSecret,
   fingerprint,
   generateKeyPair,
+  generateRawKeyPair,
   keyPairFromSecret,
+  rawKeyPair,
+  x25519,
 } from '../../runtime/crypto/keys.ts';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -32,6 +36,28 @@ describe('keys (X25519)', () => {
     const again = keyPairFromSecret(exportSecret(a))._unsafeUnwrap();
     expect(equalBytes(again.publicKey, a.publicKey)).toBe(true);
     expect(equalBytes(dh(again.privateKey, b.publicKey)._unsafeUnwrap(), dh(b.privateKey, a.publicKey)._unsafeUnwrap())).toBe(true);
+  });
+
+  it('computes on raw bytes (libsodium) exactly what node:crypto computes, and refuses the same points', () => {
+    const nodeDh = (secret: Uint8Array, pub: Uint8Array) =>
+      diffieHellman({
+        privateKey: createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: Buffer.from(secret).toString('base64url'), x: 'AA' }, format: 'jwk' }),
+        publicKey: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x: Buffer.from(pub).toString('base64url') }, format: 'jwk' }),
+      });
+    for (let i = 0; i < 200; i++) {
+      const a = generateRawKeyPair();
+      const b = i % 2 ? generateRawKeyPair() : { publicKey: randomBytes(32) };
+      // the public half is what node derives from the same secret
+      expect(toHex(a.publicKey)).toBe(toHex(keyPairFromSecret(a.secret)._unsafeUnwrap().publicKey));
+      expect(toHex(x25519(a.secret, b.publicKey)._unsafeUnwrap())).toBe(toHex(nodeDh(a.secret, b.publicKey)));
+    }
+    const alice = keyPairFromSecret(hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a'))._unsafeUnwrap();
+    expect(toHex(rawKeyPair(alice).secret)).toBe('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+    expect(toHex(x25519(rawKeyPair(alice).secret, hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f'))._unsafeUnwrap())).toBe(
+      '4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742',
+    );
+    expect(x25519(generateRawKeyPair().secret, Buffer.alloc(32))._unsafeUnwrapErr()).toEqual({ type: 'InvalidPublicKey' });
+    expect(x25519(Buffer.alloc(31), Buffer.alloc(32, 9)).isErr()).toBe(true);
   });
 
   it('refuses low-order points and wrong lengths instead of throwing', () => {

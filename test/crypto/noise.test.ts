@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as aead from '../../runtime/crypto/aead.ts';
+import * as keysModule from '../../runtime/crypto/keys.ts';
 import { generateKeyPair, keyPairFromSecret } from '../../runtime/crypto/keys.ts';
+import * as noiseModule from '../../runtime/crypto/noise.ts';
 import { HELLO_NOISE_SIZE, PROTOCOL_NAME, complete, initiate, respond } from '../../runtime/crypto/noise.ts';
+import { HANDSHAKE_BACKEND } from '../../runtime/crypto/sodium.ts';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const toHex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -29,23 +32,24 @@ describe('noise NK', () => {
     expect(Buffer.byteLength(PROTOCOL_NAME)).toBe(32);
   });
 
-  it('reproduces the cacophony Noise_NK_25519_ChaChaPoly_SHA256 vector, handshake and transport', () => {
+  /** the vector through one pair of modules (libsodium-backed, or node:crypto with TRUCO_CRYPTO=node) */
+  function checkVector(keys: typeof keysModule, noise: typeof noiseModule): void {
     const prologue = hex(vector.prologue);
-    const server = keyPairFromSecret(hex(vector.respStatic))._unsafeUnwrap();
+    const server = keys.keyPairFromSecret(hex(vector.respStatic))._unsafeUnwrap();
     expect(toHex(server.publicKey)).toBe(vector.respStaticPublic);
-    const ie = keyPairFromSecret(hex(vector.initEphemeral))._unsafeUnwrap();
-    const re = keyPairFromSecret(hex(vector.respEphemeral))._unsafeUnwrap();
+    const ie = keys.keyPairFromSecret(hex(vector.initEphemeral))._unsafeUnwrap();
+    const re = keys.keyPairFromSecret(hex(vector.respEphemeral))._unsafeUnwrap();
     const [m0, m1, ...transport] = vector.messages;
 
-    const first = initiate(server.publicKey, hex(m0[0]), { prologue, ephemeral: ie })._unsafeUnwrap();
+    const first = noise.initiate(server.publicKey, hex(m0[0]), { prologue, ephemeral: ie })._unsafeUnwrap();
     expect(toHex(first.message)).toBe(m0[1]);
 
-    const reply = respond(server, first.message, () => hex(m1[0]), { prologue, ephemeral: re })._unsafeUnwrap();
+    const reply = noise.respond(server, first.message, () => hex(m1[0]), { prologue, ephemeral: re })._unsafeUnwrap();
     expect(toHex(reply.payload)).toBe(m0[0]);
     expect(toHex(reply.message)).toBe(m1[1]);
     expect(toHex(reply.finalHash)).toBe(vector.handshakeHash);
 
-    const done = complete(first.state, reply.message)._unsafeUnwrap();
+    const done = noise.complete(first.state, reply.message)._unsafeUnwrap();
     expect(toHex(done.payload)).toBe(m1[0]);
     expect(toHex(done.finalHash)).toBe(vector.handshakeHash);
     expect(toHex(done.hash)).toBe(toHex(reply.hash));
@@ -58,6 +62,35 @@ describe('noise NK', () => {
       const other = i % 2 === 0 ? reply.split.cs : reply.split.sc;
       expect(toHex(aead.open(other, n, Buffer.alloc(0), hex(ciphertext))._unsafeUnwrap())).toBe(payload);
     });
+  }
+
+  it('reproduces the cacophony Noise_NK_25519_ChaChaPoly_SHA256 vector, handshake and transport', () => {
+    checkVector(keysModule, noiseModule);
+    expect(HANDSHAKE_BACKEND).toBe('libsodium');
+  });
+
+  it('reproduces the same vector through node:crypto (TRUCO_CRYPTO=node), and the two backends interoperate', async () => {
+    vi.stubEnv('TRUCO_CRYPTO', 'node');
+    vi.resetModules();
+    try {
+      const sodium = await import('../../runtime/crypto/sodium.ts');
+      const keys = await import('../../runtime/crypto/keys.ts');
+      const noise = await import('../../runtime/crypto/noise.ts');
+      expect(sodium.HANDSHAKE_BACKEND).toBe('node:crypto');
+      checkVector(keys, noise);
+      // a node:crypto client against a libsodium server, and the other way round
+      const server = generateKeyPair();
+      const a = noise.initiate(server.publicKey)._unsafeUnwrap();
+      const ra = respond(server, a.message, () => Buffer.from('t1'))._unsafeUnwrap();
+      expect(Buffer.from(noise.complete(a.state, ra.message)._unsafeUnwrap().payload).toString()).toBe('t1');
+      const nodeServer = keys.generateKeyPair();
+      const b = initiate(nodeServer.publicKey)._unsafeUnwrap();
+      const rb = noise.respond(nodeServer, b.message, () => Buffer.from('t2'))._unsafeUnwrap();
+      expect(Buffer.from(complete(b.state, rb.message)._unsafeUnwrap().payload).toString()).toBe('t2');
+    } finally {
+      vi.unstubAllEnvs();
+      vi.resetModules();
+    }
   });
 
   it('runs the truco handshake: 48-byte HELLO, payload carried in WELCOME, matching keys and hashes', () => {
