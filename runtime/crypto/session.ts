@@ -41,17 +41,23 @@ export const HANDSHAKE_COUNTER = 0;
 export const clientKeys = (split: Split): SessionKeys => ({ send: split.cs, recv: split.sc });
 export const serverKeys = (split: Split): SessionKeys => ({ send: split.sc, recv: split.cs });
 
-function checkKey(key: Uint8Array): Uint8Array {
+/**
+ * The key, copied (or, when `owned`, the caller's private copy kept as is). Not `Buffer.from`:
+ * that copies into Node's shared 8 KB allocation pool, and a long-lived 32-byte slice keeps its
+ * whole slab alive; a server holding thousands of sessions kept ~2 KB per session that way.
+ */
+function checkKey(key: Uint8Array, owned = false): Uint8Array {
   if (key.length !== KEY_SIZE) throw new RangeError(`session key must be ${KEY_SIZE} bytes`);
-  return Buffer.from(key);
+  return owned ? key : Uint8Array.from(key);
 }
 
 export class Sender {
   private readonly key: Uint8Array;
   private next = 1;
 
-  constructor(key: Uint8Array) {
-    this.key = checkKey(key);
+  /** `owned`: `key` is a private copy nobody else holds (createSession's), kept without copying */
+  constructor(key: Uint8Array, owned = false) {
+    this.key = checkKey(key, owned);
   }
 
   /** How many counters have been used, including the reserved 0. */
@@ -80,8 +86,9 @@ export class Receiver {
   private readonly window = new ReplayWindow();
   private failed = 0;
 
-  constructor(key: Uint8Array) {
-    this.key = checkKey(key);
+  /** `owned`: as for Sender */
+  constructor(key: Uint8Array, owned = false) {
+    this.key = checkKey(key, owned);
   }
 
   /** The highest counter accepted so far. */
@@ -117,5 +124,10 @@ export interface SessionCipher {
 
 /** Both directions of a session. Throws only on a key of the wrong length (a programming error). */
 export function createSession(keys: SessionKeys): SessionCipher {
-  return { tx: new Sender(keys.send), rx: new Receiver(keys.recv) };
+  if (keys.send.length !== KEY_SIZE || keys.recv.length !== KEY_SIZE) throw new RangeError(`session key must be ${KEY_SIZE} bytes`);
+  // both keys in one allocation of their own (a server keeps one per online user)
+  const both = new Uint8Array(2 * KEY_SIZE);
+  both.set(keys.send, 0);
+  both.set(keys.recv, KEY_SIZE);
+  return { tx: new Sender(both.subarray(0, KEY_SIZE), true), rx: new Receiver(both.subarray(KEY_SIZE), true) };
 }

@@ -5,7 +5,7 @@
  * node:dgram echo measured in the same run (raw-echo.ts).
  *
  *   node --import tsx test/bench/presence.ts [--clients 1000,5000,10000,20000] [--seconds 60]
- *        [--max] [--json] [--per-shard 10000] [--profile DIR]
+ *        [--max] [--json] [--per-shard 10000] [--profile DIR] [--server-flags '--flag …']
  *
  * The measuring window has two halves. First no churn: presence bytes, heartbeat pairs and
  * probe drift are counted there. Then churn: a spare account joins, later leaves, every 5 s,
@@ -59,6 +59,8 @@ export interface PresenceOptions {
   perShard?: number;
   /** writes a V8 CPU profile of the server into this directory */
   profileDir?: string;
+  /** extra node flags for the server process (experiments: a production setting belongs in the server) */
+  serverFlags?: string[];
   log?: (line: string) => void;
 }
 
@@ -107,12 +109,21 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     // 8, and falls behind reading its answers; a raised priority (root only) keeps it measuring
     // the server rather than its neighbours. The load generators keep the default.
     priority: SERVER_PRIORITY,
-    ...(opts.profileDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] } : {}),
+    nodeFlags: [...(opts.serverFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [])],
   });
   const shards: Worker[] = [];
   try {
     await sleep(500);
-    const idleRss = rssMb(server.pid);
+    // the idle server's RSS once its start-up is over: it still climbs for about a second after it
+    // listens (longer on a loaded machine), and a reading taken mid-climb put up to 20 MB of
+    // start-up into the per-user figure
+    let idleRss = rssMb(server.pid);
+    for (let i = 0; i < 20; i++) {
+      await sleep(250);
+      const r = rssMb(server.pid);
+      if (Math.abs(r - idleRss) < 1) break;
+      idleRss = r;
+    }
     const perShard = opts.perShard ?? 10_000;
     const count = Math.max(1, Math.ceil(n / perShard));
     // with --profile the load generators are profiled too (into DIR/loadgen)
@@ -200,6 +211,10 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     const events1 = server.events();
     log(`  server events in the window: ${JSON.stringify(Object.fromEntries(Object.entries(events1).map(([k, v]) => [k, v - (events0[k] ?? 0)]).filter(([, v]) => Number(v) > 0)))}`);
     const rss = rssMb(server.pid);
+    // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
+    const stats = server.stderr().split('\n').filter((l) => l.includes('"server.stats"')).pop();
+    const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
+    if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
 
     const evictedSet = new Set<string>();
     for (const s of end) for (const e of [...s.evicted, ...s.unexpectedLeaves]) evictedSet.add(e);
@@ -264,6 +279,7 @@ export async function presenceMain(argv: string[] = process.argv.slice(2)): Prom
       seconds,
       rawPairs,
       perShard: f.num('per-shard', 10_000),
+      serverFlags: f.str('server-flags', '').split(' ').filter(Boolean),
       ...(profileDir ? { profileDir } : {}),
       log: (l) => say(json, l),
     });
