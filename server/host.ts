@@ -193,12 +193,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     }
     const header = encodeSessionHeader(code, s.sid, counter.value);
     const sealed = s.cipher.tx.seal(counter.value, header, body);
-    // an allocation of its own, not a slice of Node's 8 KB pool: a datagram waiting in the socket's
-    // send queue would keep its whole slab alive (and with it the slab's other, dead, datagrams)
-    const out = new Uint8Array(header.length + sealed.length);
-    out.set(header, 0);
-    out.set(sealed, header.length);
-    udp.send(out, s.address);
+    // a slice of Node's 8 KB pool: a datagram lives until the kernel takes it (at once, nearly
+    // always), and an ArrayBuffer of its own per datagram costs a malloc and GC pressure for each
+    // of 20 000 probes a second and every client of a push
+    udp.send(Buffer.concat([header, sealed]), s.address);
   }
 
   // TRUCO bodies are shared between the clients at the same acknowledged version (probe-cache.ts)
