@@ -13,7 +13,7 @@ import { availableParallelism } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
-import { sameMember, type PresenceLog } from '../machines/presence.ts';
+import type { PresenceLog } from '../machines/presence.ts';
 import { livenessRef, provideRegistry, registryMachine, type UserLeftReason } from '../machines/registry.ts';
 import * as aead from '../runtime/crypto/aead.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
@@ -659,18 +659,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     stats.sessions = sessions.size;
     const member: Member = { email, address: from, peerKey: s.peerKey };
     // (a resumed or re-logged user who was suspect is made alive again by the registry)
-    // A resume that changes nothing — same address and key, its liveness actor alive: after a
-    // restart, nearly every one — is no event for the registry (applyJoin keeps the presence as it
-    // is, and LIFE is ignored while alive), so it is not sent: a 10 000-client restart storm spent
-    // ~0.25 ms of XState per resume on it. Anything else goes through USER.JOIN as always.
-    if (!(how === 'resume' && unchangedAndAlive(member))) registry.send({ type: 'USER.JOIN', member });
+    registry.send({ type: 'USER.JOIN', member });
     log.info('session.opened', { email, how, address: formatAddress(from), sid: s.sid });
     return { status: 'session', sid: s.sid, ticket, resetToken: resetToken(resetKey, s.sid), intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
-  }
-
-  function unchangedAndAlive(member: Member): boolean {
-    const known = registry.getSnapshot().context.presence.members.get(member.email);
-    return known !== undefined && sameMember(known, member) && child(member.email)?.getSnapshot().value === 'alive';
   }
 
   // ---- session datagrams ------------------------------------------------------------
