@@ -204,17 +204,6 @@ function outbound(lines: readonly ChatLine[], id: string): ChatLineMessage | und
   return l?.kind === 'message' ? l : undefined;
 }
 
-/** The ids of `messages` already among the recent inbound lines. */
-function recentInbound(lines: readonly ChatLine[], messages: readonly InboundMessage[]): Set<string> {
-  const ids = new Set<string>();
-  for (const m of messages) ids.add(m.id);
-  const found = new Set<string>();
-  for (let i = lines.length - 1, n = 0; i >= 0 && n < RECENT_LINES; i--, n++) {
-    const l = lines[i]!;
-    if (l.kind === 'message' && l.direction === 'in' && ids.has(l.id)) found.add(l.id);
-  }
-  return found;
-}
 
 /** A system line; its id counts every line the conversation ever had, trimmed ones too. */
 const systemLine = (context: Pick<ConversationContext, 'lines' | 'trimmed'>, event: ChatLineSystem['event'], at: number, offset = 0): ChatLineSystem => ({
@@ -302,17 +291,21 @@ const startDelivery = conversation.enqueueActions(({ context, event, enqueue }) 
   armGiveUp(enqueue, context.giveUp, pending, event.at);
 });
 
-/** The ids of `messages` already pending or among the recent outbound lines: one pass over each. */
-function repeatsOf(context: Pick<ConversationContext, 'pending' | 'lines'>, messages: readonly OutboundMessage[]): Set<string> {
-  const ids = new Set<string>();
-  for (const m of messages) ids.add(m.id);
-  const repeats = new Set<string>();
-  for (const p of context.pending) if (ids.has(p.id)) repeats.add(p.id);
-  const lines = context.lines;
+/** Which of `ids` are among the recent lines of this direction: one pass over them. */
+function inRecentLines(lines: readonly ChatLine[], direction: 'in' | 'out', ids: ReadonlySet<string>): Set<string> {
+  const found = new Set<string>();
   for (let i = lines.length - 1, n = 0; i >= 0 && n < RECENT_LINES; i--, n++) {
     const l = lines[i]!;
-    if (l.kind === 'message' && l.direction === 'out' && ids.has(l.id)) repeats.add(l.id);
+    if (l.kind === 'message' && l.direction === direction && ids.has(l.id)) found.add(l.id);
   }
+  return found;
+}
+
+/** The ids of `messages` already pending or among the recent outbound lines: one pass over each. */
+function repeatsOf(context: Pick<ConversationContext, 'pending' | 'lines'>, messages: readonly OutboundMessage[]): Set<string> {
+  const ids = new Set(messages.map((m) => m.id));
+  const repeats = inRecentLines(context.lines, 'out', ids);
+  for (const p of context.pending) if (ids.has(p.id)) repeats.add(p.id);
   return repeats;
 }
 
@@ -394,7 +387,7 @@ const receive = conversation.assign(({ context, event }) => {
   const messages = event.type === 'RECEIVED' ? [event] : event.type === 'RECEIVED.BATCH' ? event.messages : [];
   const added: ChatLine[] = [];
   // ids already among the recent inbound lines, found in one pass for the whole batch
-  const ids = recentInbound(context.lines, messages);
+  const ids = inRecentLines(context.lines, 'in', new Set(messages.map((m) => m.id)));
   for (const m of messages) {
     if (ids.has(m.id)) continue;
     ids.add(m.id);
