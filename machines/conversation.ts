@@ -163,8 +163,8 @@ function earliest(pending: readonly PendingAttempt[]): number {
  */
 export const RECENT_LINES = 512;
 
-function indexOf(lines: readonly ChatLine[], id: string, direction: 'in' | 'out', limit = lines.length): number {
-  for (let i = lines.length - 1, n = 0; i >= 0 && n < limit; i--, n++) {
+function indexOf(lines: readonly ChatLine[], id: string, direction: 'in' | 'out'): number {
+  for (let i = lines.length - 1; i >= 0; i--) {
     const l = lines[i]!;
     if (l.kind === 'message' && l.direction === direction && l.id === id) return i;
   }
@@ -189,14 +189,65 @@ function withStates(lines: ChatLine[], states: ReadonlyMap<string, ChatLineMessa
     next ??= lines.slice();
     next[i] = { ...l, state };
   }
+  if (next) handOnIndex(lines, next, [], 0);
   return next ?? lines;
 }
 
-/** `lines` with `added` at the end, the oldest dropped past MAX_LINES. */
+/** `lines` with `added` at the end, the oldest dropped past MAX_LINES: one copy of the lines. */
 function append(context: Pick<ConversationContext, 'lines' | 'trimmed'>, added: readonly ChatLine[]): { lines: ChatLine[]; trimmed: number } {
-  const drop = Math.max(0, context.lines.length + added.length - MAX_LINES);
-  const lines = drop === 0 ? context.lines.concat(added) : context.lines.slice(drop).concat(added.slice(Math.max(0, added.length - MAX_LINES)));
+  const kept = added.length > MAX_LINES ? added.slice(added.length - MAX_LINES) : added;
+  const drop = Math.max(0, context.lines.length + kept.length - MAX_LINES);
+  const lines = context.lines.slice(drop);
+  for (const l of kept) lines.push(l);
+  handOnIndex(context.lines, lines, kept, drop);
   return { lines, trimmed: context.trimmed + context.lines.length + added.length - lines.length };
+}
+
+/**
+ * The ids of the message lines among the last RECENT_LINES of a `lines` array, per direction:
+ * what the repeat checks look ids up in, instead of scanning those lines for every SEND.BATCH and
+ * RECEIVED.BATCH (that scan was the conversation's largest cost per message).
+ *
+ * Derived data, memoized per array (lines arrays are never mutated once in a context): the
+ * machine stays pure, and a missing entry is rebuilt from the lines. When `append` or `withStates`
+ * makes the next array from one whose index is known, the index moves to the new array, updated
+ * by the lines that entered and left the window; the old array then rebuilds its own if it is
+ * ever asked again (a pure `transition` replaying an old snapshot).
+ */
+interface RecentIndex {
+  out: Set<string>;
+  in: Set<string>;
+}
+const recentIndexes = new WeakMap<readonly ChatLine[], RecentIndex>();
+
+function recentIndex(lines: readonly ChatLine[]): RecentIndex {
+  let index = recentIndexes.get(lines);
+  if (!index) {
+    index = { out: new Set(), in: new Set() };
+    for (let i = Math.max(0, lines.length - RECENT_LINES); i < lines.length; i++) {
+      const l = lines[i]!;
+      if (l.kind === 'message') index[l.direction].add(l.id);
+    }
+    recentIndexes.set(lines, index);
+  }
+  return index;
+}
+
+/** Moves `prev`'s index (if any) to `next` = `prev` without its first `drop` lines, plus `added`. */
+function handOnIndex(prev: readonly ChatLine[], next: readonly ChatLine[], added: readonly ChatLine[], drop: number): void {
+  const index = recentIndexes.get(prev);
+  if (!index) return;
+  recentIndexes.delete(prev);
+  if (added.length >= RECENT_LINES || next.length !== prev.length - drop + added.length) return;
+  // the lines of prev's window that are not in next's window any more
+  const from = Math.max(0, prev.length - RECENT_LINES);
+  const to = Math.max(0, prev.length + added.length - RECENT_LINES);
+  for (let i = from; i < to; i++) {
+    const l = prev[i]!;
+    if (l.kind === 'message') index[l.direction].delete(l.id);
+  }
+  for (const l of added) if (l.kind === 'message') index[l.direction].add(l.id);
+  recentIndexes.set(next, index);
 }
 
 function outbound(lines: readonly ChatLine[], id: string): ChatLineMessage | undefined {
@@ -291,13 +342,11 @@ const startDelivery = conversation.enqueueActions(({ context, event, enqueue }) 
   armGiveUp(enqueue, context.giveUp, pending, event.at);
 });
 
-/** Which of `ids` are among the recent lines of this direction: one pass over them. */
+/** Which of `ids` are among the recent lines of this direction (looked up in recentIndex). */
 function inRecentLines(lines: readonly ChatLine[], direction: 'in' | 'out', ids: ReadonlySet<string>): Set<string> {
+  const recent = recentIndex(lines)[direction];
   const found = new Set<string>();
-  for (let i = lines.length - 1, n = 0; i >= 0 && n < RECENT_LINES; i--, n++) {
-    const l = lines[i]!;
-    if (l.kind === 'message' && l.direction === direction && ids.has(l.id)) found.add(l.id);
-  }
+  for (const id of ids) if (recent.has(id)) found.add(id);
   return found;
 }
 
@@ -460,7 +509,7 @@ export const conversationMachine = conversation.createMachine({
           {
             // an id already pending or among the recent lines is a repeat, not a new message
             guard: ({ context, event }) =>
-              context.online && attemptOf(context.pending, event.id) === undefined && indexOf(context.lines, event.id, 'out', RECENT_LINES) < 0,
+              context.online && attemptOf(context.pending, event.id) === undefined && !recentIndex(context.lines).out.has(event.id),
             actions: [
               assign(({ context, event }) =>
                 append(context, [{ kind: 'message', id: event.id, direction: 'out', text: event.text, at: event.at, state: 'pending' }]),

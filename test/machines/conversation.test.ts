@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createActor, fromPromise, SimulatedClock, type AnyActorRef } from 'xstate';
+import { createActor, fromPromise, initialTransition, SimulatedClock, transition, type AnyActorRef } from 'xstate';
 import {
   conversationMachine,
   MAX_LINES,
   MESSAGE_GIVE_UP_MS,
+  RECENT_LINES,
   viewOf,
   type ChatLine,
   type ConversationInput,
@@ -319,6 +320,43 @@ describe('conversation: batches (one pass of the runtime)', () => {
     });
     expect(c.lines().map((l) => l.id)).toEqual(['r1', 'r2', 'r3']);
     expect(c.view().unread).toBe(3);
+  });
+
+  it(`a repeat is refused within the last ${RECENT_LINES} lines, across appends, trims, acknowledgements and replayed snapshots`, () => {
+    const c = conversation();
+    // one message at a time, then in batches, far past MAX_LINES, each acknowledged
+    for (let i = 0; i < 300; i++) c.send(`o${i}`);
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: Array.from({ length: 300 }, (_, i) => `o${i}`), failed: [] });
+    for (let b = 0; b < 9; b++) {
+      c.actor.send({ type: 'SEND.BATCH', messages: Array.from({ length: 100 }, (_, i) => ({ id: `b${b}-${i}`, text: 'x', at: b })) });
+      c.actor.send({ type: 'DELIVERY.BATCH', acked: Array.from({ length: 100 }, (_, i) => `b${b}-${i}`), failed: [] });
+      c.actor.send({ type: 'RECEIVED.BATCH', messages: Array.from({ length: 20 }, (_, i) => ({ id: `r${b}-${i}`, text: 'y', at: b })) });
+    }
+    expect(c.lines()).toHaveLength(MAX_LINES);
+    const sent = c.calls.transmit.length;
+    // recent ids are repeats: refused outbound, dropped inbound
+    c.send('b8-99');
+    c.actor.send({ type: 'SEND.BATCH', messages: [{ id: 'b8-0', text: 'again', at: 20 }] });
+    c.actor.send({ type: 'RECEIVED.BATCH', messages: [{ id: 'r8-5', text: 'again', at: 20 }] });
+    expect(c.calls.transmit).toHaveLength(sent);
+    expect(c.lines()).toHaveLength(MAX_LINES);
+    expect(c.actor.getSnapshot().context.refused?.id).toBe('b8-99');
+    // ids that left the window (o0 is trimmed, b0-0 is further back than RECENT_LINES) are new again
+    c.send('o0');
+    c.actor.send({ type: 'SEND.BATCH', messages: [{ id: 'b0-0', text: 'old id', at: 21 }] });
+    expect(c.calls.transmit.slice(sent).map((t) => t.id)).toEqual(['o0', 'b0-0']);
+
+    // pure transitions: replaying an old snapshot after a newer one was derived from it decides the same
+    const m = conversationMachine.provide({ actions: { transmit: () => {}, cancelDelivery: () => {} } });
+    let [snap] = initialTransition(m, { peer: 'bia@x', peerKey: KEY1, online: true });
+    for (let i = 0; i < 5; i++) [snap] = transition(m, snap, { type: 'SEND', id: `p${i}`, text: 't', at: i });
+    const old = snap;
+    const [newer] = transition(m, old, { type: 'SEND', id: 'p5', text: 't', at: 5 });
+    expect(newer.context.lines).toHaveLength(6);
+    const [again] = transition(m, old, { type: 'SEND', id: 'p4', text: 't', at: 6 });
+    expect(again.context.refused).toEqual({ id: 'p4', reason: 'unknown_message' });
+    const [fresh] = transition(m, old, { type: 'SEND', id: 'p5', text: 't', at: 6 });
+    expect(fresh.context.lines.map((l) => l.id)).toEqual(['p0', 'p1', 'p2', 'p3', 'p4', 'p5']);
   });
 
   it(`keeps the last ${MAX_LINES} lines; system line ids keep counting`, () => {
