@@ -7,7 +7,6 @@
  * synchronous writes that block whenever the (busy) bench process is slow to read them, and a
  * 20 000-client ramp at `info` stalled the server's event loop for seconds that way.
  */
-import { SERVER_NODE_FLAGS } from '../../server/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, readFileSync, fstatSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -40,7 +39,6 @@ export async function startBenchServer(opts: {
   priority?: number;
 }): Promise<BenchServer> {
   const args = [
-    ...SERVER_NODE_FLAGS,
     ...(opts.nodeFlags ?? []),
     '--import',
     'tsx',

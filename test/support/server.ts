@@ -3,7 +3,6 @@
  * through tsx), on 127.0.0.1 with port 0, and reads its address and key
  * fingerprint from its first lines.
  */
-import { SERVER_NODE_FLAGS } from '../../server/node-flags.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,9 +49,9 @@ export function serverArgs(a: ServerArgs & { dir: string }): string[] {
   return [...args, ...(a.extra ?? [])];
 }
 
-/** Spawns `node FLAGS --import tsx server/main.ts ARGS` (FLAGS: server/node-flags.ts, as `npm run server`) and returns its raw process with captured output. */
+/** Spawns `node --import tsx server/main.ts ARGS` and returns its raw process with captured output. */
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'server/main.ts'), ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,7 +2,6 @@
  * The real server and the client farms as processes inside a fault namespace, with their
  * output parsed as it arrives.
  */
-import { SERVER_NODE_FLAGS } from '../../../server/node-flags.ts';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,7 +77,7 @@ export async function startServerIn(ns: Netns, o: ServerOpts): Promise<ServerInN
   mkdirSync(o.dir, { recursive: true });
   // every simulated client signs up from the same address: no per-address sign-up limit here
   const args = ['--host', '127.0.0.1', '--port', String(o.port ?? 0), '--db', join(o.dir, 'server.db'), '--log-level', o.logLevel ?? 'info', '--signups-per-hour', '0', ...(o.extra ?? [])];
-  const proc = ns.spawnTs(join(ROOT, 'server/main.ts'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }, [...SERVER_NODE_FLAGS]);
+  const proc = ns.spawnTs(join(ROOT, 'server/main.ts'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let errText = '';
   const events: LogEvent[] = [];
