@@ -93,6 +93,8 @@ interface GenStats {
   cpuPct: number;
   elu: number;
   reconnects: number;
+  resyncs: number;
+  pagesIn: number;
   trucos: number;
   clients: number;
   seconds: number;
@@ -108,7 +110,8 @@ async function genLine(shards: Worker[]): Promise<string> {
     .map(
       (g) =>
         `cpu ${round(g.cpuPct, 0)} %, loop ${round(100 * g.elu, 0)} % busy, loop delay p99 ${round(g.loopDelayP99Ms, 0)} max ${round(g.loopDelayMaxMs, 0)} ms, ` +
-        `waited for a core ${round(g.runQueueWaitMs / g.seconds, 0)} ms/s, ${round(g.trucos / g.clients / g.seconds, 2)} TRUCO/client/s`,
+        `waited for a core ${round(g.runQueueWaitMs / g.seconds, 0)} ms/s, ${round(g.trucos / g.clients / g.seconds, 2)} TRUCO/client/s, ` +
+        `${g.resyncs} roster syncs started and ${g.pagesIn} pages read`,
     )
     .join('; ');
 }
