@@ -44,6 +44,7 @@ import { createHelloGate, createNudgePacer, createWelcomeCache, type NudgePacer 
 import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
 import { indexedScheduling } from './actor-scheduler.ts';
 import { createHearing } from './hearing.ts';
+import { createAnswerTime } from './answer-time.ts';
 import { createTrucoEncoder } from './probe-cache.ts';
 import { createLimiter, type Limiter, DEFAULT_SIGNUPS_PER_HOUR } from './ratelimit.ts';
 import { after, createRosterIndex } from './roster-index.ts';
@@ -300,6 +301,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // by a whole interval (with 50 clients at 10 % loss, someone loses almost every push).
   const PUSH_REPEATS = 4;
   const PUSH_REPEAT_MS = Math.min(100, opts.suspectIntervalMs);
+  // …but no sooner than the clients' answers take to come back (answer-time.ts), and within half
+  // an interval (the next probe carries the deltas anyway)
+  const answerTime = createAnswerTime(PUSH_REPEAT_MS, Math.max(PUSH_REPEAT_MS, opts.intervalMs / 2));
   let lastPush = 0;
   let pushTimer: NodeJS.Timeout | null = null;
   let repushTimer: NodeJS.Timeout | null = null;
@@ -350,7 +354,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       pushPending(true, (n) => {
         if (n > 0 && left > 1 && !pushTimer) repush(left - 1);
       });
-    }, PUSH_REPEAT_MS);
+    }, answerTime.wait());
   };
   const push = () => {
     pushTimer = null;
@@ -704,6 +708,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         // probe 0 is a quiet client's keepalive (PROTOCOL.md §5): it answers no probe
         const age = (s.lastProbe - b.probe) | 0;
         if (b.probe !== 0) hearing.answer(age > 0 || (age === 0 && now() - s.lastProbeAt > opts.intervalMs / 2));
+        if (b.probe !== 0 && age === 0 && s.lastProbeAt > 0) answerTime.note(now() - s.lastProbeAt);
         const version = registry.getSnapshot().context.presence.version;
         if (b.epoch === epoch && b.version >= s.ackVersion && b.version <= version) {
           s.ackEpoch = epoch;
