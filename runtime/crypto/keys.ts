@@ -98,7 +98,7 @@ export interface RawKeyPair {
 }
 
 export function generateRawKeyPair(): RawKeyPair {
-  const secret = sodium.random(KEY_SIZE) ?? randomBytes(KEY_SIZE);
+  const secret = sodium.random(KEY_SIZE);
   const publicKey = sodium.scalarmultBase(secret);
   if (publicKey) return { publicKey, secret };
   const pair = keyPairFromSecret(secret);

@@ -11,6 +11,7 @@
  *
  * `TRUCO_CRYPTO=node` forces the node:crypto path (tests cross-check both).
  */
+import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import * as aead from './aead.ts';
 
@@ -112,9 +113,9 @@ export function sha256(data: Uint8Array): Buffer | undefined {
   return out;
 }
 
-/** `n` random bytes from libsodium's CSPRNG; undefined when it is not loaded. */
-export function random(n: number): Buffer | undefined {
-  if (!sodium) return undefined;
+/** `n` random bytes from libsodium's CSPRNG, or node:crypto's when libsodium is not loaded. */
+export function random(n: number): Buffer {
+  if (!sodium) return randomBytes(n);
   const out = Buffer.allocUnsafe(n);
   sodium.randombytes_buf(out);
   return out;

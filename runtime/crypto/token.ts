@@ -83,7 +83,7 @@ export class CookieJar {
     Buffer.from(split.sc).copy(content, KEY_SIZE);
     Buffer.from(hash).copy(content, 2 * KEY_SIZE);
     content.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(now))), 3 * KEY_SIZE);
-    const nonce = sodium.random(aead.NONCE_SIZE) ?? randomBytes(aead.NONCE_SIZE);
+    const nonce = sodium.random(aead.NONCE_SIZE);
     const token = Buffer.concat([nonce, sodium.sealWithNonce(this.current, nonce, addressBinding(address), content)]);
     content.fill(0);
     return token;

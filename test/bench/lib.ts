@@ -99,6 +99,19 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS;
 }
 
+/**
+ * How long a thread has been runnable but waiting for a core so far, in ms, from its schedstat
+ * file (`/proc/thread-self/schedstat` for the caller's own thread, `/proc/PID/task/PID/schedstat`
+ * for another process's main thread); 0 where there is none (off Linux).
+ */
+export function runQueueWaitMs(schedstat = '/proc/thread-self/schedstat'): number {
+  try {
+    return Number(readFileSync(schedstat, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return 0;
+  }
+}
+
 /** Resident set size in MB. */
 export function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

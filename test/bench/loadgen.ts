@@ -17,7 +17,7 @@
  * process's own loop delay and run-queue wait; TRUCO_DRIFT_LOG=FILE logs every late probe.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -29,7 +29,7 @@ import { decodeBody, encodeBody } from '../../runtime/wire/body.ts';
 import { decodeOuter, encodeSessionHeader } from '../../runtime/wire/outer.ts';
 import { SESSION_HEADER_SIZE, Type, VERSION } from '../../runtime/wire/constants.ts';
 import type { Address, AuthRequest, SessionBody, RosterPage } from '../../runtime/wire/types.ts';
-import { Histogram, serveRequests } from './lib.ts';
+import { Histogram, runQueueWaitMs, serveRequests } from './lib.ts';
 
 const UNKNOWN_VERSION = 0xffffffff;
 
@@ -52,7 +52,6 @@ async function startProfile(dir: string | undefined): Promise<(() => Promise<voi
 const DRIFT_LOG = process.env.TRUCO_DRIFT_LOG;
 let driftLog: string[] = [];
 if (DRIFT_LOG) {
-  const { appendFileSync } = await import('node:fs');
   setInterval(() => {
     if (driftLog.length) appendFileSync(DRIFT_LOG, driftLog.join('\n') + '\n');
     driftLog = [];
@@ -115,13 +114,6 @@ let elu0 = performance.eventLoopUtilization();
  */
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
-function runQueueWaitMs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return 0;
-  }
-}
 let wait0 = runQueueWaitMs();
 let t0 = performance.now();
 let resyncs = 0;

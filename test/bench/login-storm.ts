@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_SCRYPT } from '../../server/passwords.ts';
 import { BENCH_PASSWORD, prepareAccounts } from './accounts.ts';
-import { BENCH_DIR, Histogram, load1, parseArgs, round, say, sleep, startWorker, table, type Worker } from './lib.ts';
+import { BENCH_DIR, Histogram, load1, parseArgs, round, runQueueWaitMs, say, sleep, startWorker, table, type Worker } from './lib.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 
 export interface StormResult {
@@ -81,13 +81,7 @@ async function settle(shards: Worker[], timeoutMs: number): Promise<number | nul
 }
 
 /** The server's main thread: how long it was runnable but waiting for a core so far (ms; 0 off Linux). */
-function serverWaitMs(pid: number): number {
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return 0;
-  }
-}
+const serverWaitMs = (pid: number): number => runQueueWaitMs(`/proc/${pid}/task/${pid}/schedstat`);
 
 interface GenStats {
   cpuPct: number;
@@ -220,9 +214,8 @@ export async function runLoginStorm(opts: {
     if (opts.cpuProfDir) {
       // profiling is diagnosis: say what the server did during the storm
       // (the server logs its counters every 10 s)
-      const statsLine = () => server.stderr().split('\n').filter((l) => l.includes('"server.stats"')).at(-1);
-      for (let i = 0; i < 40 && !statsLine(); i++) await sleep(250);
-      const stats = statsLine();
+      for (let i = 0; i < 40 && !server.lastStats(); i++) await sleep(250);
+      const stats = server.lastStats();
       log(`  restarted server: ${JSON.stringify(server.events())}; ${stats ?? ''}`);
     }
     const stormDrift = await drift(shards);

@@ -212,7 +212,7 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     log(`  server events in the window: ${JSON.stringify(Object.fromEntries(Object.entries(events1).map(([k, v]) => [k, v - (events0[k] ?? 0)]).filter(([, v]) => Number(v) > 0)))}`);
     const rss = rssMb(server.pid);
     // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
-    const stats = server.stderr().split('\n').filter((l) => l.includes('"server.stats"')).pop();
+    const stats = server.lastStats();
     const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
     if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
 

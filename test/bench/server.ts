@@ -23,6 +23,8 @@ export interface BenchServer {
   /** performance.now() when it printed its address */
   readyAt: number;
   stderr(): string;
+  /** the last `server.stats` line it logged (every 10 s), if any */
+  lastStats(): string | undefined;
   /** how many log lines of each event so far (with `logLevel: 'info'`) */
   events(): Record<string, number>;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -109,6 +111,10 @@ export async function startBenchServer(opts: {
         stderr: () => {
           if (proc.exitCode === null && proc.signalCode === null) catchUp();
           return err;
+        },
+        lastStats: () => {
+          if (proc.exitCode === null && proc.signalCode === null) catchUp();
+          return err.split('\n').filter((l) => l.includes('"server.stats"')).at(-1);
         },
         events: () => {
           if (proc.exitCode === null && proc.signalCode === null) catchUp();
