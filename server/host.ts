@@ -44,6 +44,7 @@ import { createHelloGate, createNudgePacer, createWelcomeCache, type NudgePacer 
 import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
 import { indexedScheduling } from './actor-scheduler.ts';
 import { createHearing } from './hearing.ts';
+import { createLateness } from './lateness.ts';
 import { createAnswerTime } from './answer-time.ts';
 import { createTrucoEncoder } from './probe-cache.ts';
 import { createLimiter, type Limiter, DEFAULT_SIGNUPS_PER_HOUR } from './ratelimit.ts';
@@ -71,6 +72,8 @@ export interface HostOptions {
   presenceFile?: string;
   /** sign-ups a source address may attempt per hour (each costs a password hash); 0: no limit */
   signupsPerHour?: number;
+  /** how often `server.stats` is logged (default 10 000 ms) */
+  statsIntervalMs?: number;
 }
 
 interface Session {
@@ -304,6 +307,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // …but no sooner than the clients' answers take to come back (answer-time.ts), and within half
   // an interval (the next probe carries the deltas anyway)
   const answerTime = createAnswerTime(PUSH_REPEAT_MS, Math.max(PUSH_REPEAT_MS, opts.intervalMs / 2));
+  // A client whose regular probe comes within this is left to it (it carries the same deltas)
+  const PUSH_SKIP_MS = opts.intervalMs / 2;
   let lastPush = 0;
   let pushTimer: NodeJS.Timeout | null = null;
   let repushTimer: NodeJS.Timeout | null = null;
@@ -323,9 +328,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     let n = 0;
     const step = () => {
       const version = registry.getSnapshot().context.presence.version;
+      const t = now();
       for (const end = Math.min(list.length, i + PUSH_CHUNK); i < end; i++) {
         const s = list[i] as Session;
         if (sessions.get(s.sid) !== s) continue; // gone meanwhile
+        // its regular probe, soon, carries the deltas anyway: half the clients of a push, so a
+        // steady trickle of logins costs everyone half an extra TRUCO per change instead of one
+        if (nextProbeIn(s, t) <= PUSH_SKIP_MS) continue;
         let behind: boolean;
         if (again) behind = s.sentVersion >= 0 && (s.ackEpoch !== epoch || s.ackVersion < s.sentVersion);
         else if (s.ackEpoch !== epoch || s.ackVersion === version) behind = false;
@@ -391,10 +400,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   let due = now() + slotMs;
   let wheelTimer: NodeJS.Timeout | null = null;
 
+  /** how late the regular probes leave, for the stats (lateness.ts) */
+  const probeLateness = createLateness();
   // whether the server reads its answers in time to judge anyone's silence (hearing.ts)
   const hearing = createHearing();
   /** probe slots whose misses were not counted (the server was late or deaf), for the stats */
   let unjudged = 0;
+
+  /** ms from `t` until `s`'s next regular probe (its slot's next turn of the wheel) */
+  function nextProbeIn(s: Session, t: number): number {
+    return due - t + (((s.slot - cursor) % SLOTS) + SLOTS) % SLOTS * slotMs;
+  }
 
   function probeSlot(slot: Set<Session>, t: number, late: boolean): void {
     // a slot run late by half an interval or more (a stalled loop) may not have read its answers yet
@@ -427,7 +443,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   function turn(): void {
     const t = now();
     for (let k = 0; k < SLOTS && due <= t; k++) {
-      probeSlot(wheel[cursor] as Set<Session>, t, t - due >= opts.intervalMs / 2);
+      const slot = wheel[cursor] as Set<Session>;
+      probeLateness.add(t - due, slot.size);
+      probeSlot(slot, t, t - due >= opts.intervalMs / 2);
       cursor = (cursor + 1) % SLOTS;
       if (cursor === 0) {
         hearing.round();
@@ -454,8 +472,10 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const mb = (b: number) => Math.round(b / 1e5) / 10;
     const young = getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
     const mem = { rss: mb(mu.rss), heapTotal: mb(mu.heapTotal), heapUsed: mb(mu.heapUsed), newSpace: mb(young?.space_size ?? 0), external: mb(mu.external), arrayBuffers: mb(mu.arrayBuffers) };
-    log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, loopMaxMs, unjudged, dropped, mem });
-  }, 10_000);
+    const probeLateMs = probeLateness.summary();
+    probeLateness.reset();
+    log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, loopMaxMs, probeLateMs, unjudged, dropped, mem });
+  }, opts.statsIntervalMs ?? 10_000);
   statsTimer.unref();
   // the journal's mtime tells a restarted server how long it was down
   const touchTimer = journal ? setInterval(() => journal.touch(), 5000) : null;
