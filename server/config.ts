@@ -24,6 +24,8 @@ Options:
   --signups-per-hour N     sign-ups one address may attempt per hour, 0-1000000; 0: no limit
                            (default ${DEFAULT_SIGNUPS_PER_HOUR})
   --log-level LEVEL        ${LEVELS.join(' | ')} (default info)
+  --stats-interval MS      how often the server.stats line (sessions, memory, how late the
+                           probes left) is logged at info level, 100-3600000 (default 10000)
   --inspect[=PORT]         serve the live statechart inspector at http://127.0.0.1:PORT/
                            (default 54320, or any free port if taken; 0 picks one)
   --inspect=stately[:PORT] send the statecharts to Stately's hosted inspector instead, through
@@ -44,6 +46,7 @@ export interface ServerConfig {
   suspectIntervalMs: number;
   logLevel: Level;
   signupsPerHour: number;
+  statsIntervalMs: number;
   /** null: no inspector (and no inspection observer at all) */
   inspect: InspectConfig | null;
 }
@@ -59,6 +62,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     'suspect-interval': { type: 'string' },
     'signups-per-hour': { type: 'string' },
     'log-level': { type: 'string' },
+    'stats-interval': { type: 'string' },
     ...INSPECT_FLAGS,
     help: { type: 'boolean', short: 'h' },
   });
@@ -75,7 +79,8 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
   const misses = intFlag('misses', str('misses'), 3, 1, 100);
   const suspectProbes = intFlag('suspect-probes', str('suspect-probes'), 10, 1, 100);
   const signups = intFlag('signups-per-hour', str('signups-per-hour'), DEFAULT_SIGNUPS_PER_HOUR, 0, 1_000_000);
-  for (const r of [port, interval, misses, suspectProbes, signups]) if (r.isErr()) return err(r.error);
+  const statsInterval = intFlag('stats-interval', str('stats-interval'), 10_000, 100, 3_600_000);
+  for (const r of [port, interval, misses, suspectProbes, signups, statsInterval]) if (r.isErr()) return err(r.error);
   const intervalMs = interval._unsafeUnwrap();
   const suspectInterval = intFlag('suspect-interval', str('suspect-interval'), Math.max(10, Math.round(intervalMs * 0.15)), 10, 60_000);
   if (suspectInterval.isErr()) return err(suspectInterval.error);
@@ -95,6 +100,7 @@ export function parseServerArgs(argv: string[], env: NodeJS.ProcessEnv = process
     suspectIntervalMs: suspectInterval.value,
     logLevel: level,
     signupsPerHour: signups._unsafeUnwrap(),
+    statsIntervalMs: statsInterval._unsafeUnwrap(),
     inspect: inspect.value,
   });
 }

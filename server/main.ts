@@ -65,6 +65,7 @@ async function main(): Promise<void> {
       suspectProbes: cfg.suspectProbes,
       suspectIntervalMs: cfg.suspectIntervalMs,
       signupsPerHour: cfg.signupsPerHour,
+      statsIntervalMs: cfg.statsIntervalMs,
       // the online list survives a restart (server/presence-journal.ts)
       presenceFile: join(dirname(cfg.db), 'presence.journal'),
       ...(inspector ? { inspect: inspector.inspect } : {}),

@@ -49,6 +49,8 @@ export interface StormDiag {
 }
 
 const PASSWORD_ACCOUNTS = 16;
+/** the restarted server logs its probe lateness this often (`--stats-interval`) */
+const STATS_MS = 1000;
 /**
  * Nice value of the server and of the load generators (root only; else they keep the default).
  * The reference machine is shared (other benches and test suites run beside this one): at a load
@@ -132,6 +134,26 @@ function serverLoop(file: string, from: number, to: number): string {
   return `server loop delay: worst 250 ms window p99 ${round(p99, 0)} ms, max ${round(max, 0)} ms`;
 }
 
+/**
+ * How late the restarted server's regular probes left between `from` and `to` (Date.now()), as
+ * the server measured them itself (server/lateness.ts, one `server.stats` window a second): the
+ * largest window p99 (a bound on the p99 of all those probes together) and the largest lateness.
+ */
+function serverProbeLate(server: BenchServer, from: number, to: number): { p99: number; max: number; windows: number } {
+  let p99 = 0;
+  let max = 0;
+  let windows = 0;
+  for (const s of server.statsLines()) {
+    // a window ends at its line's time and lasts STATS_MS: those overlapping [from, to]
+    if (!s.probeLateMs || s.t <= from || s.t - STATS_MS >= to) continue;
+    windows++;
+    p99 = Math.max(p99, s.probeLateMs.p99);
+    max = Math.max(max, s.probeLateMs.max);
+  }
+  return { p99, max, windows };
+}
+
+/** the clients' view: how much longer than an interval the gaps between their regular TRUCOs were */
 async function drift(shards: Worker[]): Promise<number> {
   const h = new Histogram(1, 10_000);
   for (const s of await Promise.all(shards.map((w) => w.ask<{ drift: number[] }>({ cmd: 'stats' })))) h.merge(s.drift);
@@ -195,7 +217,9 @@ export async function runLoginStorm(opts: {
       // the server's own loop delay, beside the drift the clients measure (loop-monitor.mjs)
       nodeFlags: ['--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])],
       env: { TRUCO_LOOP_FILE: loopFile },
-      ...(opts.cpuProfDir ? { logLevel: 'info' } : {}),
+      // server.stats (info) every second: how late its probes left, by its own clock
+      logLevel: 'info',
+      args: ['--stats-interval', String(STATS_MS)],
     });
     const readyAt = Date.now();
     const wait0 = serverWaitMs(server.pid);
@@ -218,14 +242,22 @@ export async function runLoginStorm(opts: {
       const stats = server.lastStats();
       log(`  restarted server: ${JSON.stringify(server.events())}; ${stats ?? ''}`);
     }
-    const stormDrift = await drift(shards);
+    // the storm lasts until the last client is back with a current roster (the 2 s above let the
+    // server log the window holding that moment)
+    const stormTo = Math.max(readyAt, ...last.online, ...last.complete);
+    const stormLate = serverProbeLate(server, readyAt, stormTo);
+    const stormGaps = await drift(shards);
+    log(
+      `  probes during the storm: left the server late by p99 ${stormLate.p99} ms, max ${stormLate.max} ms (${stormLate.windows} windows of ${STATS_MS} ms); ` +
+        `the clients saw the gaps between them exceed the interval by p99 ${stormGaps} ms`,
+    );
     const storm: StormResult = {
       bench: 'login_storm',
       clients: online,
       all_online_ms: last.online.length === online ? Math.max(0, ...last.online) - readyAt : NaN,
       roster_complete_ms: last.complete.length === online ? Math.max(0, ...last.complete) - readyAt : NaN,
       failed_logins: online - last.online.length,
-      probe_drift_p99_ms: stormDrift,
+      probe_drift_p99_ms: stormLate.p99,
     };
 
     // ---- password logins while everyone is online ------------------------------------------------
@@ -241,12 +273,20 @@ export async function runLoginStorm(opts: {
       seconds,
       concurrency: 8,
     });
+    const pwTo = Date.now();
+    await sleep(STATS_MS + 200);
+    const pwLate = serverProbeLate(server, pwFrom, pwTo);
+    const pwGaps = await drift(shards);
+    log(
+      `  probes during the password logins: left the server late by p99 ${pwLate.p99} ms, max ${pwLate.max} ms (${pwLate.windows} windows); ` +
+        `the clients saw the gaps between them exceed the interval by p99 ${pwGaps} ms`,
+    );
     log(`  loadgen during the password logins: ${await genLine(shards)}`);
     log(`  server during the password logins: waited for a core ${round((serverWaitMs(server.pid) - pwWait0) / ((performance.now() - pwT0) / 1000), 0)} ms/s; ${serverLoop(loopFile, pwFrom, Date.now())}`);
     const password: PasswordResult = {
       bench: 'password_logins',
       password_logins_per_s: round(r.ok / r.seconds, 1),
-      probe_drift_p99_ms: await drift(shards),
+      probe_drift_p99_ms: pwLate.p99,
     };
     return { storm, password, diag: { load1: load1(), loginS, spawnToReadyMs: round(spawnToReadyMs, 0), passwordFailed: r.failed, passwordErrors: r.errors } };
   } finally {

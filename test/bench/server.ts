@@ -25,6 +25,8 @@ export interface BenchServer {
   stderr(): string;
   /** the last `server.stats` line it logged (every 10 s), if any */
   lastStats(): string | undefined;
+  /** every `server.stats` line it logged (kept within the last 200 KB of its log), parsed, with `t` in ms */
+  statsLines(): Array<{ t: number; probeLateMs?: { probes: number; p50: number; p99: number; max: number } }>;
   /** how many log lines of each event so far (with `logLevel: 'info'`) */
   events(): Record<string, number>;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -39,6 +41,8 @@ export async function startBenchServer(opts: {
   logLevel?: string;
   /** scheduling priority (nice value) to give the server; a negative one needs root (else ignored) */
   priority?: number;
+  /** more server flags (e.g. `--stats-interval`) */
+  args?: string[];
 }): Promise<BenchServer> {
   const args = [
     ...(opts.nodeFlags ?? []),
@@ -55,6 +59,7 @@ export async function startBenchServer(opts: {
     String(opts.intervalMs ?? 1000),
     '--log-level',
     opts.logLevel ?? 'warn',
+    ...(opts.args ?? []),
   ];
   const errFile = join(opts.dir, `server-stderr-${Date.now()}.log`);
   const errFd = openSync(errFile, 'w+');
@@ -115,6 +120,20 @@ export async function startBenchServer(opts: {
         lastStats: () => {
           if (proc.exitCode === null && proc.signalCode === null) catchUp();
           return err.split('\n').filter((l) => l.includes('"server.stats"')).at(-1);
+        },
+        statsLines: () => {
+          if (proc.exitCode === null && proc.signalCode === null) catchUp();
+          const out: Array<{ t: number; probeLateMs?: { probes: number; p50: number; p99: number; max: number } }> = [];
+          for (const l of err.split('\n')) {
+            if (!l.includes('"server.stats"')) continue;
+            try {
+              const o = JSON.parse(l) as { t: string; probeLateMs?: { probes: number; p50: number; p99: number; max: number } };
+              out.push({ t: Date.parse(o.t), ...(o.probeLateMs ? { probeLateMs: o.probeLateMs } : {}) });
+            } catch {
+              /* a line cut by the 200 KB window */
+            }
+          }
+          return out;
         },
         events: () => {
           if (proc.exitCode === null && proc.signalCode === null) catchUp();

@@ -66,6 +66,10 @@ const BAD: Record<string, Bad[]> = {
     { argv: ['--signups-per-hour', 'lots'], says: /--signups-per-hour must be a whole number, got "lots"/ },
     { argv: ['--signups-per-hour', '2000000'], says: /--signups-per-hour must be between 0 and 1000000/ },
   ],
+  'stats-interval': [
+    { argv: ['--stats-interval', '99'], says: /--stats-interval must be between 100 and 3600000, got 99/ },
+    { argv: ['--stats-interval', 'often'], says: /--stats-interval must be a whole number, got "often"/ },
+  ],
   'log-level': [
     { argv: ['--log-level', 'verbose'], says: /--log-level must be one of debug, info, warn, error, got "verbose"/ },
     { argv: ['--log-level', 'INFO'], says: /--log-level .*"INFO"/ },
