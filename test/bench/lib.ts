@@ -105,8 +105,17 @@ export function cpuSeconds(pid: number): number {
  * for another process's main thread); 0 where there is none (off Linux).
  */
 export function runQueueWaitMs(schedstat = '/proc/thread-self/schedstat'): number {
+  return schedstatMs(schedstat, 1);
+}
+
+/** How long a thread has run on a core so far, in ms (the same file's first field); 0 where there is none. */
+export function threadRunMs(schedstat = '/proc/thread-self/schedstat'): number {
+  return schedstatMs(schedstat, 0);
+}
+
+function schedstatMs(file: string, field: number): number {
   try {
-    return Number(readFileSync(schedstat, 'utf8').split(' ')[1]) / 1e6;
+    return Number(readFileSync(file, 'utf8').split(' ')[field]) / 1e6;
   } catch {
     return 0;
   }

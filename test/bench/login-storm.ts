@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_SCRYPT } from '../../server/passwords.ts';
 import { BENCH_PASSWORD, prepareAccounts } from './accounts.ts';
-import { BENCH_DIR, Histogram, load1, parseArgs, round, runQueueWaitMs, say, sleep, startWorker, table, type Worker } from './lib.ts';
+import { BENCH_DIR, Histogram, load1, parseArgs, round, runQueueWaitMs, say, sleep, startWorker, table, threadRunMs, type Worker } from './lib.ts';
 import { startBenchServer, type BenchServer } from './server.ts';
 
 export interface StormResult {
@@ -84,6 +84,7 @@ async function settle(shards: Worker[], timeoutMs: number): Promise<number | nul
 
 /** The server's main thread: how long it was runnable but waiting for a core so far (ms; 0 off Linux). */
 const serverWaitMs = (pid: number): number => runQueueWaitMs(`/proc/${pid}/task/${pid}/schedstat`);
+const serverRunMs = (pid: number): number => threadRunMs(`/proc/${pid}/task/${pid}/schedstat`);
 
 interface GenStats {
   cpuPct: number;
@@ -215,7 +216,7 @@ export async function runLoginStorm(opts: {
       port,
       priority: BENCH_PRIORITY,
       // the server's own loop delay, beside the drift the clients measure (loop-monitor.mjs)
-      nodeFlags: ['--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProfDir] : [])],
+      nodeFlags: ['--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-interval', '2000', '--cpu-prof-dir', opts.cpuProfDir] : [])],
       env: { TRUCO_LOOP_FILE: loopFile },
       // server.stats (info) every second: how late its probes left, by its own clock
       logLevel: 'info',
@@ -223,6 +224,7 @@ export async function runLoginStorm(opts: {
     });
     const readyAt = Date.now();
     const wait0 = serverWaitMs(server.pid);
+    const run0 = serverRunMs(server.pid);
     const spawnToReadyMs = server.readyAt - spawnAt;
     let last: { online: number[]; complete: number[]; failed: number } = { online: [], complete: [], failed: 0 };
     const until = performance.now() + 60_000;
@@ -234,7 +236,14 @@ export async function runLoginStorm(opts: {
     }
     await sleep(2000);
     log(`  loadgen during the storm: ${await genLine(shards)}`);
-    log(`  server during the storm: waited for a core ${round((serverWaitMs(server.pid) - wait0) / ((performance.now() - server.readyAt) / 1000), 0)} ms/s; ${serverLoop(loopFile, readyAt, Date.now())}`);
+    const at = last.online.map((x) => x - readyAt).sort((a, b) => a - b);
+    const share = (q: number) => round(at[Math.min(at.length - 1, Math.ceil(q * online) - 1)] ?? NaN, 0);
+    log(`  back online: 10 % at ${share(0.1)} ms, 50 % at ${share(0.5)} ms, 90 % at ${share(0.9)} ms, 99 % at ${share(0.99)} ms`);
+    const stormS = (performance.now() - server.readyAt) / 1000;
+    log(
+      `  server during the storm: main thread ran ${round((serverRunMs(server.pid) - run0) / stormS, 0)} ms/s, waited for a core ${round((serverWaitMs(server.pid) - wait0) / stormS, 0)} ms/s; ` +
+        `${serverLoop(loopFile, readyAt, Date.now())}; HELLOs shed ${JSON.parse(server.lastStats() ?? '{}').dropped?.['hello.shed'] ?? 0}`,
+    );
     if (opts.cpuProfDir) {
       // profiling is diagnosis: say what the server did during the storm
       // (the server logs its counters every 10 s)
