@@ -31,7 +31,8 @@ import { sameToken } from './crypto/reset.ts';
 import { ensureDir } from './paths.ts';
 import { bindUdp, formatAddress, sameAddress, toAddress, type Udp } from './udp.ts';
 import { decodeBody, encodeBody } from './wire/body.ts';
-import { decodeOuter, encodeSessionHeader } from './wire/outer.ts';
+import { decodeOuter, sessionDatagram } from './wire/outer.ts';
+import { SESSION_HEADER_SIZE } from './wire/constants.ts';
 import type { Address, AuthRequest, AuthResult, Member, SessionBody } from './wire/types.ts';
 
 export type { ChatLine, ChatLineMessage, ChatLineSystem, ConversationView } from '../machines/conversation.ts';
@@ -509,10 +510,11 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     if (!s) return;
     const encoded = encodeBody(body);
     if (encoded.isErr()) return log.error('encode.failed', { what: body.type });
-    const counter = s.cipher.tx.take();
-    if (counter.isErr()) return;
-    const header = encodeSessionHeader(encoded.value.code, s.sid, counter.value);
-    udp.send(Buffer.concat([header, s.cipher.tx.seal(counter.value, header, encoded.value.bytes)]), server);
+    const counter = s.cipher.tx.takeNumber();
+    if (counter < 0) return;
+    const out = sessionDatagram(encoded.value.code, s.sid, counter, encoded.value.bytes.length);
+    s.cipher.tx.sealAfter(counter, out, SESSION_HEADER_SIZE, encoded.value.bytes);
+    udp.send(out, server);
   }
 
   udp.onMessage((bytes, from) => {

@@ -75,6 +75,19 @@ export class Sender {
   seal(counter: bigint, aad: Uint8Array, body: Uint8Array): Uint8Array {
     return fast.seal(this.key, Number(counter), aad, body);
   }
+
+  /** Reserves the next counter as a number; -1 once they are exhausted (a hot path's `take`). */
+  takeNumber(): number {
+    return this.next > MAX_COUNTER ? -1 : this.next++;
+  }
+
+  /**
+   * Seals `body` under `counter` (from `takeNumber()`) into `out` after its header, which is the
+   * associated data: `out` = header (`headerLength` bytes, written) ‖ room for body and tag.
+   */
+  sealAfter(counter: number, out: Uint8Array, headerLength: number, body: Uint8Array): void {
+    fast.sealAfter(this.key, counter, out, headerLength, body);
+  }
 }
 
 export type OpenError = Replayed | TooOld | CounterOutOfRange | DecryptFailed;

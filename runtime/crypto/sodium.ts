@@ -129,6 +129,22 @@ export function seal(key: Uint8Array, counter: number, aad: Uint8Array, plaintex
   return out;
 }
 
+/**
+ * Seals `plaintext` into `out` right after the `headerLength` bytes of header already written at its
+ * start, which are the associated data: `out` is the whole datagram, header ‖ ciphertext ‖ tag, so
+ * `out.length` must be `headerLength + plaintext.length + 16`. One buffer per datagram instead of
+ * a header, a sealed part and their concatenation.
+ */
+export function sealAfter(key: Uint8Array, counter: number, out: Uint8Array, headerLength: number, plaintext: Uint8Array): void {
+  if (out.length !== headerLength + plaintext.length + TAG) throw new RangeError('sealAfter: out has the wrong length');
+  const aad = out.subarray(0, headerLength);
+  if (!sodium) {
+    out.set(aead.seal(key, counter, aad, plaintext), headerLength);
+    return;
+  }
+  sodium.crypto_aead_chacha20poly1305_ietf_encrypt(out.subarray(headerLength), plaintext, aad, null, setNonce(counter), key);
+}
+
 /** Opens ciphertext | tag; null when it does not authenticate (or has no room for a tag). */
 export function open(key: Uint8Array, counter: number, aad: Uint8Array, sealed: Uint8Array): Buffer | null {
   if (!sodium) {

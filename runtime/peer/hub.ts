@@ -31,10 +31,10 @@ import { err, ok, type Result } from 'neverthrow';
 import { PeerKeyring } from '../crypto/peer.ts';
 import type { KeyPair } from '../crypto/keys.ts';
 import type { SessionCipher } from '../crypto/session.ts';
-import { KEY_ID_SIZE } from '../wire/constants.ts';
+import { KEY_ID_SIZE, PEER_HEADER_SIZE } from '../wire/constants.ts';
 import { decodeBundle, packFrames, runBody, type EncodedFrame } from '../wire/bundle.ts';
 import { Type } from '../wire/constants.ts';
-import { decodePeerBody, encodePeerBody, encodePeerHeader } from '../wire/peer.ts';
+import { decodePeerBody, encodePeerBody, peerDatagram } from '../wire/peer.ts';
 import type { Address, Member, PeerBody, PeerSealed } from '../wire/types.ts';
 import type { Clock } from './clock.ts';
 import { DeliveryChannel, isMessageId, type DeliveryConfig, type MessageId } from './delivery.ts';
@@ -335,11 +335,11 @@ export class PeerHub {
     const rosterAddress = member && this.keyHex(member.peerKey) === ch.keyHex ? member.address : null;
     const to = rosterAddress ?? ch.replyTo;
     if (!to) return;
-    const counter = ch.cipher.tx.take();
-    if (counter.isErr()) return this.opts.drop('peer.counter_exhausted');
-    const header = encodePeerHeader(body.code, me.keyId, counter.value);
-    const sealed = ch.cipher.tx.seal(counter.value, header, body.bytes);
-    this.opts.send(Buffer.concat([header, sealed]), to);
+    const counter = ch.cipher.tx.takeNumber();
+    if (counter < 0) return this.opts.drop('peer.counter_exhausted');
+    const out = peerDatagram(body.code, me.keyId, counter, body.bytes.length);
+    ch.cipher.tx.sealAfter(counter, out, PEER_HEADER_SIZE, body.bytes);
+    this.opts.send(out, to);
   }
 
   private deliver(peer: string, id: MessageId, payload: Uint8Array): void {

@@ -20,7 +20,7 @@ export { encodeHello, decodeHello, HELLO_NOISE_SIZE } from './hello.ts';
 export { encodeWelcome, decodeWelcome, WELCOME_NOISE_SIZE, WELCOME_SIZE } from './welcome.ts';
 export { encodeAuth, decodeAuth, authAad, AUTH_AAD_SIZE, AUTH_MIN_SIZE, MAX_AUTH_REQUEST } from './auth.ts';
 export { encodeAuthResult, decodeAuthResult, AUTH_RESULT_AAD, AUTH_RESULT_MIN_SIZE, MAX_AUTH_RESULT } from './auth-result.ts';
-export { encodeSessionHeader, encodeSession, decodeSession } from './session.ts';
+export { encodeSessionHeader, encodeSession, decodeSession, sessionDatagram } from './session.ts';
 export { encodeStale, decodeStale, STALE_SIZE } from './stale.ts';
 export { encodeKeyReq, decodeKeyReq, encodeKey, decodeKey, KEY_MSG_SIZE } from './key.ts';
 export { encodePeerHeader, encodePeer, decodePeer } from './peer.ts';

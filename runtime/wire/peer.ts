@@ -27,6 +27,20 @@ export function encodePeerHeader(code: number, keyId: Uint8Array, counter: bigin
   return out;
 }
 
+/**
+ * A peer datagram's buffer with its header written and room after it for `bodyLength` bytes
+ * sealed (body and tag), for `Sender.sealAfter`: one pooled allocation for the whole datagram.
+ */
+export function peerDatagram(code: number, keyId: Uint8Array, counter: number, bodyLength: number): Buffer {
+  const out = Buffer.allocUnsafe(PEER_HEADER_SIZE + bodyLength + TAG_SIZE);
+  out[0] = VERSION;
+  out[1] = code & 0xff;
+  out.set(keyId.subarray(0, KEY_ID_SIZE), 2);
+  out.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 2 + KEY_ID_SIZE);
+  out.writeUInt32BE(counter >>> 0, 6 + KEY_ID_SIZE);
+  return out;
+}
+
 /** A whole peer datagram: header ‖ sealed, every field checked, ≤ 1200 bytes. */
 export function encodePeer(code: number, keyId: Uint8Array, counter: bigint, sealed: Uint8Array): Result<Uint8Array, WireError> {
   if (!PEER_TYPES.has(code)) return err(wireError('type', `not a peer type: ${String(code)}`));

@@ -25,6 +25,21 @@ export function encodeSessionHeader(code: number, sid: number, counter: bigint):
   return out;
 }
 
+/**
+ * A session datagram's buffer with its header written and room after it for `bodyLength` bytes
+ * sealed (body and tag), for `Sender.sealAfter`: one allocation (a slice of Node's pool: it lives
+ * only until the kernel has taken the datagram) for the whole datagram. `counter` is a safe integer.
+ */
+export function sessionDatagram(code: number, sid: number, counter: number, bodyLength: number): Buffer {
+  const out = Buffer.allocUnsafe(SESSION_HEADER_SIZE + bodyLength + TAG_SIZE);
+  out[0] = VERSION;
+  out[1] = code & 0xff;
+  out.writeUInt32BE(sid >>> 0, 2);
+  out.writeUInt32BE(Math.floor(counter / 0x1_0000_0000), 6);
+  out.writeUInt32BE(counter >>> 0, 10);
+  return out;
+}
+
 /** A whole session datagram: header ‖ sealed, every field checked, ≤ 1200 bytes. */
 export function encodeSession(code: number, sid: number, counter: bigint, sealed: Uint8Array): Result<Uint8Array, WireError> {
   if (!SESSION_TYPES.has(code)) return err(wireError('type', `not a session type: ${String(code)}`));

@@ -26,8 +26,8 @@ import { clientKeys, createSession, type SessionCipher } from '../../runtime/cry
 import { HandshakeDesk, type Timing } from '../../runtime/handshake.ts';
 import { bindUdp, type Udp } from '../../runtime/udp.ts';
 import { decodeBody, encodeBody } from '../../runtime/wire/body.ts';
-import { decodeOuter, encodeSessionHeader } from '../../runtime/wire/outer.ts';
-import { SESSION_HEADER_SIZE, Type, VERSION } from '../../runtime/wire/constants.ts';
+import { decodeOuter, sessionDatagram } from '../../runtime/wire/outer.ts';
+import { SESSION_HEADER_SIZE, Type } from '../../runtime/wire/constants.ts';
 import type { Address, AuthRequest, SessionBody, RosterPage } from '../../runtime/wire/types.ts';
 import { Histogram, runQueueWaitMs, serveRequests } from './lib.ts';
 
@@ -128,10 +128,11 @@ function sendBody(c: Client, body: SessionBody): void {
   if (!s) return;
   const encoded = encodeBody(body);
   if (encoded.isErr()) return;
-  const counter = s.cipher.tx.take();
-  if (counter.isErr()) return;
-  const header = encodeSessionHeader(encoded.value.code, s.sid, counter.value);
-  c.udp.send(Buffer.concat([header, s.cipher.tx.seal(counter.value, header, encoded.value.bytes)]), server);
+  const counter = s.cipher.tx.takeNumber();
+  if (counter < 0) return;
+  const out = sessionDatagram(encoded.value.code, s.sid, counter, encoded.value.bytes.length);
+  s.cipher.tx.sealAfter(counter, out, SESSION_HEADER_SIZE, encoded.value.bytes);
+  c.udp.send(out, server);
 }
 
 function seisVersion(c: Client): { epoch: number; version: number } {
@@ -232,17 +233,14 @@ const seisBody = Buffer.alloc(12);
 function sendSeis(c: Client, probe: number, v: { epoch: number; version: number }): void {
   const s = c.live;
   if (!s) return;
-  const counter = s.cipher.tx.take();
-  if (counter.isErr()) return;
-  const header = Buffer.allocUnsafe(SESSION_HEADER_SIZE);
-  header[0] = VERSION;
-  header[1] = Type.SEIS;
-  header.writeUInt32BE(s.sid >>> 0, 2);
-  header.writeBigUInt64BE(counter.value, 6);
+  const counter = s.cipher.tx.takeNumber();
+  if (counter < 0) return;
+  const out = sessionDatagram(Type.SEIS, s.sid, counter, seisBody.length);
   seisBody.writeUInt32BE(probe >>> 0, 0);
   seisBody.writeUInt32BE(v.epoch >>> 0, 4);
   seisBody.writeUInt32BE(v.version >>> 0, 8);
-  c.udp.send(Buffer.concat([header, s.cipher.tx.seal(counter.value, header, seisBody)]), server);
+  s.cipher.tx.sealAfter(counter, out, SESSION_HEADER_SIZE, seisBody);
+  c.udp.send(out, server);
 }
 
 function onPage(c: Client, p: RosterPage): void {
