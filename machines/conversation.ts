@@ -197,8 +197,11 @@ function withStates(lines: ChatLine[], states: ReadonlyMap<string, ChatLineMessa
 function append(context: Pick<ConversationContext, 'lines' | 'trimmed'>, added: readonly ChatLine[]): { lines: ChatLine[]; trimmed: number } {
   const kept = added.length > MAX_LINES ? added.slice(added.length - MAX_LINES) : added;
   const drop = Math.max(0, context.lines.length + kept.length - MAX_LINES);
-  const lines = context.lines.slice(drop);
-  for (const l of kept) lines.push(l);
+  // one array of the exact size (a slice then pushes would grow it: a second, larger copy)
+  const keep = context.lines.length - drop;
+  const lines: ChatLine[] = new Array<ChatLine>(keep + kept.length);
+  for (let i = 0; i < keep; i++) lines[i] = context.lines[drop + i] as ChatLine;
+  for (let i = 0; i < kept.length; i++) lines[keep + i] = kept[i] as ChatLine;
   handOnIndex(context.lines, lines, kept, drop);
   return { lines, trimmed: context.trimmed + context.lines.length + added.length - lines.length };
 }
