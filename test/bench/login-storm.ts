@@ -2,6 +2,7 @@
  * `login_storm` and `password_logins`.
  *
  *   node --import tsx test/bench/login-storm.ts [--clients 10000] [--per-shard 5000] [--password-seconds 10] [--json] [--cpu-prof DIR]
+ *     [--server-flags '--flag …']
  *
  * login_storm: N simulated clients (loadgen.ts) are online with complete rosters; the server is
  * killed (SIGKILL) and started again on the same database and port. Every client resumes with
@@ -168,6 +169,8 @@ export async function runLoginStorm(opts: {
   log?: (l: string) => void;
   /** write a CPU profile of the restarted server (storm and password logins) into this directory */
   cpuProfDir?: string;
+  /** node flags for the server (both starts), e.g. heap settings to measure */
+  serverFlags?: string[];
 }): Promise<{ storm: StormResult; password: PasswordResult; diag: StormDiag }> {
   const n = opts.clients;
   const log = opts.log ?? (() => {});
@@ -175,7 +178,7 @@ export async function runLoginStorm(opts: {
   const accounts = await prepareAccounts(dir, n);
   const pw = await prepareAccounts(dir, PASSWORD_ACCOUNTS, { prefix: 'p', scrypt: DEFAULT_SCRYPT });
   log(`  ${n} accounts with tickets (scrypt N=2^8), ${PASSWORD_ACCOUNTS} with the default N=2^15`);
-  let server: BenchServer = await startBenchServer({ dir, priority: BENCH_PRIORITY });
+  let server: BenchServer = await startBenchServer({ dir, priority: BENCH_PRIORITY, nodeFlags: opts.serverFlags ?? [] });
   const port = server.port;
   const shards: Worker[] = [];
   try {
@@ -216,7 +219,7 @@ export async function runLoginStorm(opts: {
       port,
       priority: BENCH_PRIORITY,
       // the server's own loop delay, beside the drift the clients measure (loop-monitor.mjs)
-      nodeFlags: ['--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-interval', '2000', '--cpu-prof-dir', opts.cpuProfDir] : [])],
+      nodeFlags: [...(opts.serverFlags ?? []), '--import', pathToFileURL(join(BENCH_DIR, 'loop-monitor.mjs')).href, ...(opts.cpuProfDir ? ['--cpu-prof', '--cpu-prof-interval', '2000', '--cpu-prof-dir', opts.cpuProfDir] : [])],
       env: { TRUCO_LOOP_FILE: loopFile },
       // server.stats (info) every second: how late its probes left, by its own clock
       logLevel: 'info',
@@ -312,7 +315,7 @@ export async function loginStormMain(argv: string[] = process.argv.slice(2)): Pr
   const json = f.has('json');
   const clients = f.num('clients', 10_000);
   say(json, `login_storm: ${clients} clients, load ${load1()}`);
-  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 5_000), log: (l) => say(json, l), ...(f.has('cpu-prof') ? { cpuProfDir: f.str('cpu-prof', '.') } : {}) });
+  const { storm, password, diag } = await runLoginStorm({ clients, passwordSeconds: f.num('password-seconds', 10), perShard: f.num('per-shard', 5_000), log: (l) => say(json, l), serverFlags: f.str('server-flags', '').split(' ').filter(Boolean), ...(f.has('cpu-prof') ? { cpuProfDir: f.str('cpu-prof', '.') } : {}) });
   if (json) {
     process.stdout.write(JSON.stringify(storm) + '\n');
     process.stdout.write(JSON.stringify(password) + '\n');
