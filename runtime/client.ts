@@ -17,7 +17,7 @@ import { err, ok, type Result } from 'neverthrow';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationEvent, type ConversationView, type InboundMessage, type OutboundMessage } from '../machines/conversation.ts';
 import { conversationId, sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
-import { tuneHeapForChat } from './heap.ts';
+import { tuneHeap } from './heap.ts';
 import { realClock, type Clock } from './peer/clock.ts';
 import type { DeliveryConfig } from './peer/delivery.ts';
 import { PeerHub } from './peer/hub.ts';
@@ -139,7 +139,7 @@ interface Live {
 
 export async function createChatClient(opts: ClientOptions): Promise<ChatClient> {
   // young collections stay short with conversations copying their lines (runtime/heap.ts)
-  tuneHeapForChat();
+  tuneHeap();
   const log = opts.logger ?? silentLogger;
   const server = toAddress(opts.server.host, opts.server.port);
   const serverName = `${opts.server.host}:${opts.server.port}`;

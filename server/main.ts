@@ -5,6 +5,7 @@
  */
 import { dirname, join } from 'node:path';
 import { loadOrCreateServerKey } from '../runtime/crypto/keyfile.ts';
+import { tuneHeap } from '../runtime/heap.ts';
 import { createLogger } from '../runtime/log.ts';
 import { formatAddress } from '../runtime/udp.ts';
 import { openAccountStore } from './accounts.ts';
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     return;
   }
   const cfg = args.value;
+  // short young collections with immutable snapshots copied on every transition (runtime/heap.ts)
+  tuneHeap();
   const log = createLogger({ level: cfg.logLevel, base: { proc: 'server' } });
 
   const store = openAccountStore(cfg.db);
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
   process.stdout.write(`listening on ${formatAddress(host.address)}\n`);
   process.stdout.write(`server key ${host.fingerprint}\n`);
   if (inspector) process.stdout.write(`${inspectorBanner(inspector)}\n`);
-  log.info('server.started', { address: formatAddress(host.address), fingerprint: host.fingerprint, db: cfg.db });
+  log.info('server.started', { address: formatAddress(host.address), fingerprint: host.fingerprint, db: cfg.db, nodeFlags: process.execArgv });
 
   let stopping = false;
   const shutdown = async (signal: string) => {

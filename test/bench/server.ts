@@ -12,6 +12,7 @@ import { closeSync, openSync, readSync, readFileSync, fstatSync } from 'node:fs'
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { parseKeyFile } from '../../runtime/crypto/keyfile.ts';
+import { SERVER_NODE_FLAGS } from '../../runtime/heap.ts';
 import { ROOT } from './lib.ts';
 
 export interface BenchServer {
@@ -45,6 +46,8 @@ export async function startBenchServer(opts: {
   args?: string[];
 }): Promise<BenchServer> {
   const args = [
+    // as `npm run server` runs it; the bench's own flags after, so they win
+    ...SERVER_NODE_FLAGS,
     ...(opts.nodeFlags ?? []),
     '--import',
     'tsx',

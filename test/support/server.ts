@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { SERVER_NODE_FLAGS } from '../../runtime/heap.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -49,9 +50,9 @@ export function serverArgs(a: ServerArgs & { dir: string }): string[] {
   return [...args, ...(a.extra ?? [])];
 }
 
-/** Spawns `node --import tsx server/main.ts ARGS` and returns its raw process with captured output. */
+/** Spawns `node FLAGS --import tsx server/main.ts ARGS` (as `npm run server` does) and returns its raw process with captured output. */
 export function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/main.ts'), ...args], {
+  const proc = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', join(ROOT, 'server/main.ts'), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

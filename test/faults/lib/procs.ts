@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Netns } from './netns.ts';
+import { SERVER_NODE_FLAGS } from '../../../runtime/heap.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const AGENTS = join(ROOT, 'test/faults/agents');
@@ -77,7 +78,7 @@ export async function startServerIn(ns: Netns, o: ServerOpts): Promise<ServerInN
   mkdirSync(o.dir, { recursive: true });
   // every simulated client signs up from the same address: no per-address sign-up limit here
   const args = ['--host', '127.0.0.1', '--port', String(o.port ?? 0), '--db', join(o.dir, 'server.db'), '--log-level', o.logLevel ?? 'info', '--signups-per-hour', '0', ...(o.extra ?? [])];
-  const proc = ns.spawnTs(join(ROOT, 'server/main.ts'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = ns.spawnTs(join(ROOT, 'server/main.ts'), args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }, [...SERVER_NODE_FLAGS]);
   let out = '';
   let errText = '';
   const events: LogEvent[] = [];
