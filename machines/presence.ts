@@ -444,6 +444,11 @@ export const UNKNOWN_VERSION = 0xffffffff;
  * in, that is the first page's epoch and version: the sync ends there and the deltas from it on
  * are exactly what the client needs next (so a sync that spans a probe does not cause another).
  */
+/** The roster a RESUME says the client holds: its epoch and version, or none while a sync is under way. */
+export function rosterHeld(r: Roster): { epoch: number; version: number } {
+  return r.sync === null && r.version >= 0 ? { epoch: r.epoch, version: r.version } : { epoch: 0, version: UNKNOWN_VERSION };
+}
+
 export function rosterVersionForSeis(r: Roster): { epoch: number; version: number } {
   if (r.sync !== null && r.sync.pageEpoch !== null && r.sync.pageVersion !== null) {
     return { epoch: r.sync.pageEpoch, version: r.sync.pageVersion };

@@ -17,6 +17,7 @@ import { err, ok, type Result } from 'neverthrow';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationEvent, type ConversationView, type InboundMessage, type OutboundMessage } from '../machines/conversation.ts';
 import { conversationId, sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
+import { rosterHeld } from '../machines/presence.ts';
 import { tuneHeap } from './heap.ts';
 import { realClock, type Clock } from './peer/clock.ts';
 import type { DeliveryConfig } from './peer/delivery.ts';
@@ -296,7 +297,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         live = null;
         // A resume is the same login: the peer key (and so every chat channel) carries over.
         peerKeys ??= generateKeyPair();
-        const r = await run({ kind: 'resume', email: input.email, ticket, peerKey: peerKeys.publicKey }, signal);
+        // the roster we hold, so the server's first TRUCO brings the deltas since (not a resync)
+        const r = await run({ kind: 'resume', email: input.email, ticket, peerKey: peerKeys.publicKey, ...rosterHeld(actor.getSnapshot().context.roster) }, signal);
         if (isOutcome(r)) return r;
         const o = outcomeOf(r.result, r.split, input.email);
         if (o.ok) log.info('session.resumed', { email: input.email });

@@ -628,7 +628,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       log.info('resume.refused', { email, reason: r.error.type });
       return { status: 'ticket_refused' };
     }
-    return openSession(email, from, split, req.peerKey, req.ticket, 'resume');
+    return openSession(email, from, split, req.peerKey, req.ticket, 'resume', { epoch: req.epoch, version: req.version });
   }
 
   function newSid(): number {
@@ -645,6 +645,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     peerKey: Uint8Array,
     ticket: Uint8Array,
     how: 'login' | 'resume',
+    /** the roster a resuming client says it holds */
+    held?: { epoch: number; version: number },
   ): AuthResult {
     const old = byEmail.get(email);
     if (old) {
@@ -685,6 +687,15 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const member: Member = { email, address: from, peerKey: s.peerKey };
     // (a resumed or re-logged user who was suspect is made alive again by the registry)
     registry.send({ type: 'USER.JOIN', member });
+    // A resuming client's roster counts as acknowledged, when it is of this epoch and the delta log
+    // still reaches back to it: the first TRUCO brings the deltas since (its own JOIN among them)
+    // instead of a resync, which would make it page the whole roster again. Without this, any
+    // change during a restart storm sent every client that resumed after it paging.
+    const presence = registry.getSnapshot().context.presence;
+    if (held && held.epoch === epoch && held.version >= presence.logStart && held.version <= presence.version) {
+      s.ackEpoch = epoch;
+      s.ackVersion = held.version;
+    }
     log.info('session.opened', { email, how, address: formatAddress(from), sid: s.sid });
     return { status: 'session', sid: s.sid, ticket, resetToken: resetToken(resetKey, s.sid), intervalMs: opts.intervalMs, misses: opts.misses, epoch, address: from };
   }

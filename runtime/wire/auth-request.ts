@@ -2,7 +2,8 @@
  * AUTH request body (sealed inside AUTH):
  * `1` SIGNUP `email str8 | password str8`,
  * `2` LOGIN  `email str8 | password str8 | peerKey bytes32`,
- * `3` RESUME `email str8 | ticket (48) | peerKey bytes32`.
+ * `3` RESUME `email str8 | ticket (48) | peerKey bytes32 | epoch u32 | version u32` (the roster the
+ *   client holds; version 0xffffffff: none).
  */
 
 import type { Result } from 'neverthrow';
@@ -34,6 +35,8 @@ export function writeAuthRequest(w: Writer, req: AuthRequest): void {
       w.str8(req.email, EMAIL);
       w.bytes(req.ticket, TICKET_SIZE, 'ticket');
       w.bytes(req.peerKey, KEY_SIZE, 'peerKey');
+      w.u32(req.epoch, 'epoch');
+      w.u32(req.version, 'version');
       return;
     default:
       w.fail('field', 'auth request kind');
@@ -59,7 +62,9 @@ export function readAuthRequest(r: Reader): AuthRequest {
         const email = r.str8(EMAIL);
         const ticket = r.copy(TICKET_SIZE, 'ticket');
         const peerKey = r.copy(KEY_SIZE, 'peerKey');
-        return { kind: 'resume', email, ticket, peerKey };
+        const epoch = r.u32('epoch');
+        const version = r.u32('version');
+        return { kind: 'resume', email, ticket, peerKey, epoch, version };
       }
       default:
         r.fail('field', `auth request kind ${kind}`);

@@ -58,7 +58,11 @@ export type Outer = Hello | Welcome | Auth | AuthResultSealed | SessionSealed | 
 export type AuthRequest =
   | { kind: 'signup'; email: string; password: string }
   | { kind: 'login'; email: string; password: string; peerKey: Uint8Array }
-  | { kind: 'resume'; email: string; ticket: Uint8Array; peerKey: Uint8Array };
+  /**
+   * `epoch` / `version`: the roster the client already holds (version UNKNOWN_VERSION, 0xffffffff,
+   * when it holds none), so the server's first TRUCO brings it the deltas since then
+   */
+  | { kind: 'resume'; email: string; ticket: Uint8Array; peerKey: Uint8Array; epoch: number; version: number };
 
 export type AuthResult =
   | { status: 'signed_up' }

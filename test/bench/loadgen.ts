@@ -135,6 +135,11 @@ function sendBody(c: Client, body: SessionBody): void {
   c.udp.send(out, server);
 }
 
+/** the roster a resume says it holds, as the real client does (none while a sync is under way) */
+function rosterHeld(c: Client): { epoch: number; version: number } {
+  return c.sync === null && c.version >= 0 ? { epoch: c.epoch, version: c.version } : { epoch: 0, version: UNKNOWN_VERSION };
+}
+
 function seisVersion(c: Client): { epoch: number; version: number } {
   if (c.sync && c.sync.pageEpoch !== null && c.sync.pageVersion !== null) return { epoch: c.sync.pageEpoch, version: c.sync.pageVersion };
   return { epoch: c.epoch, version: c.version < 0 ? UNKNOWN_VERSION : c.version };
@@ -380,7 +385,7 @@ function reconnect(c: Client): void {
 
 async function resume(c: Client, deadline: number): Promise<void> {
   while (Date.now() < deadline && c.state === 'reconnecting') {
-    const r = await connect(c, { kind: 'resume', email: c.email, ticket: c.ticket, peerKey: c.peerKey });
+    const r = await connect(c, { kind: 'resume', email: c.email, ticket: c.ticket, peerKey: c.peerKey, ...rosterHeld(c) });
     if (r === 'ok') return;
     if (r === 'ticket_refused') break;
     await new Promise((res) => setTimeout(res, 1000));
@@ -537,7 +542,7 @@ serveRequests(async (m) => {
           // like the session machine: an unreachable server is tried again, 1 s later, for 30 s
           const until = Date.now() + 30_000;
           for (;;) {
-            r = await connect(c, { kind: 'resume', email, ticket: c.ticket, peerKey: c.peerKey });
+            r = await connect(c, { kind: 'resume', email, ticket: c.ticket, peerKey: c.peerKey, ...rosterHeld(c) });
             if (r === 'ok' || r === 'ticket_refused' || Date.now() > until) break;
             retries++;
             await new Promise((res) => setTimeout(res, 1000));

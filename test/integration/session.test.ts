@@ -93,6 +93,40 @@ describe('client sessions over real UDP with the real server process', () => {
     expect(states.some((s) => s.includes('signedOut'))).toBe(false);
   });
 
+  it('a client resuming after a restart gets the changes made meanwhile as deltas, without paging the roster again', async () => {
+    const dir = tempDir();
+    const s1 = await boot({ dir });
+    const proxy = await startProxy('127.0.0.1', s1.port);
+    try {
+      // rita talks to the server through a proxy that can cut her off
+      const a = await pool.make({ port: proxy.port });
+      const b = await pool.make();
+      await signUpOnline(a, 'rita@example.com');
+      await signUpOnline(b, 'raul@example.com');
+      await a.waitFor(() => inRoster(a, 'raul@example.com'));
+      const held = a.getSnapshot().context.roster.version;
+      // the server restarts while rita cannot reach it; someone new joins before she is back
+      proxy.filterUp = () => 'drop';
+      await s1.kill('SIGKILL');
+      const s2 = await startServer({ dir, port: s1.port, interval: 200 });
+      servers.push(s2);
+      await b.waitFor((s) => s.matches('online'), 10_000);
+      const c = await pool.make();
+      await signUpOnline(c, 'rosa@example.com');
+      await b.waitFor(() => inRoster(b, 'rosa@example.com'), 10_000);
+      const from = proxy.captured.length;
+      proxy.filterUp = null;
+      await a.waitFor((s) => s.matches('online') && s.context.roster.members.has('rosa@example.com') && s.context.roster.members.has('raul@example.com'), 15_000);
+      expect(a.getSnapshot().context.roster.version).toBeGreaterThan(held);
+      // her datagrams since she got through: a resume, SEIS answers, no ROSTER_REQ
+      const up = proxy.captured.slice(from).filter((x) => x.dir === 'up');
+      expect(up.length).toBeGreaterThan(0);
+      expect(up.filter((x) => x.bytes[1] === Type.ROSTER_REQ)).toHaveLength(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a graceful server shutdown (SIGTERM) sends clients to reconnecting, and they come back', async () => {
     const dir = tempDir();
     const s1 = await boot({ dir });

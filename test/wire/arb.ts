@@ -109,7 +109,7 @@ export function prefixWithin<T>(items: T[], size: (t: T) => number, budget: numb
 export const authRequest: fc.Arbitrary<AuthRequest> = fc.oneof(
   fc.record({ kind: fc.constant('signup' as const), email, password }),
   fc.record({ kind: fc.constant('login' as const), email, password, peerKey: key }),
-  fc.record({ kind: fc.constant('resume' as const), email, ticket, peerKey: key }),
+  fc.record({ kind: fc.constant('resume' as const), email, ticket, peerKey: key, epoch: u32, version: u32 }),
 );
 
 export const authResult: fc.Arbitrary<AuthResult> = fc.oneof(

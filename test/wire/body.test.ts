@@ -220,7 +220,7 @@ describe('strings and bounds', () => {
     const m = { email: 'a', address: { family: 4 as const, host: '1.2.3.4', port: 1 }, peerKey: new Uint8Array(31) };
     expect(encodeMember(m)._unsafeUnwrapErr().reason).toBe('field');
     expect(
-      encodeAuthRequest({ kind: 'resume', email: 'a', ticket: new Uint8Array(47), peerKey: new Uint8Array(32) })._unsafeUnwrapErr()
+      encodeAuthRequest({ kind: 'resume', email: 'a', ticket: new Uint8Array(47), peerKey: new Uint8Array(32), epoch: 1, version: 2 })._unsafeUnwrapErr()
         .reason,
     ).toBe('field');
     expect(encodeSeis({ type: 'SEIS', probe: 2 ** 32, epoch: 0, version: 0 })._unsafeUnwrapErr().reason).toBe('field');
