@@ -438,17 +438,17 @@ export function onPage(r: Roster, page: RosterPage): { roster: Roster; next: nul
 /** What a SEIS carries for "no version known" (the field is a u32; above any real version). */
 export const UNKNOWN_VERSION = 0xffffffff;
 
+/** The roster a RESUME says the client holds: its epoch and version, or none while a sync is under way. */
+export function rosterHeld(r: Roster): { epoch: number; version: number } {
+  return r.sync === null && r.version >= 0 ? { epoch: r.epoch, version: r.version } : { epoch: 0, version: UNKNOWN_VERSION };
+}
+
 /**
  * The epoch and version a SEIS acknowledges, ready for the wire (an unknown version becomes
  * UNKNOWN_VERSION, which deltasSince answers with resync). During a sync, once the first page is
  * in, that is the first page's epoch and version: the sync ends there and the deltas from it on
  * are exactly what the client needs next (so a sync that spans a probe does not cause another).
  */
-/** The roster a RESUME says the client holds: its epoch and version, or none while a sync is under way. */
-export function rosterHeld(r: Roster): { epoch: number; version: number } {
-  return r.sync === null && r.version >= 0 ? { epoch: r.epoch, version: r.version } : { epoch: 0, version: UNKNOWN_VERSION };
-}
-
 export function rosterVersionForSeis(r: Roster): { epoch: number; version: number } {
   if (r.sync !== null && r.sync.pageEpoch !== null && r.sync.pageVersion !== null) {
     return { epoch: r.sync.pageEpoch, version: r.sync.pageVersion };
