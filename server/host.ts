@@ -308,8 +308,6 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // …but no sooner than the clients' answers take to come back (answer-time.ts), and within half
   // an interval (the next probe carries the deltas anyway)
   const answerTime = createAnswerTime(PUSH_REPEAT_MS, Math.max(PUSH_REPEAT_MS, opts.intervalMs / 2));
-  // A client whose regular probe comes within this is left to it (it carries the same deltas)
-  const PUSH_SKIP_MS = opts.intervalMs / 2;
   let lastPush = 0;
   let pushTimer: NodeJS.Timeout | null = null;
   let repushTimer: NodeJS.Timeout | null = null;
@@ -329,13 +327,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     let n = 0;
     const step = () => {
       const version = registry.getSnapshot().context.presence.version;
-      const t = now();
       for (const end = Math.min(list.length, i + PUSH_CHUNK); i < end; i++) {
         const s = list[i] as Session;
         if (sessions.get(s.sid) !== s) continue; // gone meanwhile
-        // its regular probe, soon, carries the deltas anyway: half the clients of a push, so a
-        // steady trickle of logins costs everyone half an extra TRUCO per change instead of one
-        if (nextProbeIn(s, t) <= PUSH_SKIP_MS) continue;
         let behind: boolean;
         if (again) behind = s.sentVersion >= 0 && (s.ackEpoch !== epoch || s.ackVersion < s.sentVersion);
         else if (s.ackEpoch !== epoch || s.ackVersion === version) behind = false;
@@ -407,11 +401,6 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const hearing = createHearing();
   /** probe slots whose misses were not counted (the server was late or deaf), for the stats */
   let unjudged = 0;
-
-  /** ms from `t` until `s`'s next regular probe (its slot's next turn of the wheel) */
-  function nextProbeIn(s: Session, t: number): number {
-    return due - t + (((s.slot - cursor) % SLOTS) + SLOTS) % SLOTS * slotMs;
-  }
 
   function probeSlot(slot: Set<Session>, t: number, late: boolean): void {
     // a slot run late by half an interval or more (a stalled loop) may not have read its answers yet
