@@ -4,12 +4,15 @@
  * window. Used for client ↔ server sessions and, with keys from peer.ts, for
  * peer ↔ peer channels.
  *
- * The wire codec builds the 14-byte clear header around the counter from
- * `Sender.take()`, then seals the body with that header as associated data:
+ * A datagram is one buffer: the clear header written around the counter from
+ * `Sender.takeNumber()`, then the body sealed in place after it, with the
+ * header as associated data:
  *
- *     const c = tx.take();            // Result<bigint, CounterExhausted>
- *     const aad = header(type, sid, c);
- *     const sealed = tx.seal(c, aad, body);
+ *     const c = tx.takeNumber();      // -1 once the counters are exhausted
+ *     const out = sessionDatagram(type, sid, c, body.length);
+ *     tx.sealAfter(c, out, SESSION_HEADER_SIZE, body);
+ *
+ * (`take()` / `seal()` give the same bytes as a separate header and sealed part.)
  *
  * A retransmission must be sealed again under a new counter (the receiver
  * drops an exact copy as a replay), with any message sequence number inside
@@ -67,8 +70,8 @@ export class Sender {
 
   /** Reserves the next counter. */
   take(): Result<bigint, CounterExhausted> {
-    if (this.next > MAX_COUNTER) return err({ type: 'CounterExhausted' });
-    return ok(BigInt(this.next++));
+    const n = this.takeNumber();
+    return n < 0 ? err({ type: 'CounterExhausted' }) : ok(BigInt(n));
   }
 
   /** Seals `body` under a counter obtained from `take()`; returns ciphertext | tag. */
