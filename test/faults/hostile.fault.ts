@@ -264,8 +264,14 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     // the server comes back on the same port: the client resumes, unharmed
     await attacker.kill();
     server = await startServerIn(ns, { dir: server.dir, port: sp });
-    const upT = Date.now();
-    await until(() => T.states.some((s) => s.t >= upT && s.state === 'online'), 15_000, 'T back online');
+    // T can be back before startServerIn resolves (its HELLO retransmission meets the new server
+    // while we still wait for the server's start-up line), so look for `online` after the
+    // `reconnecting` that the kill caused, not after the moment the restart was seen
+    const backOnline = () => {
+      const i = T.states.findIndex((s) => s.t >= killT && s.state === 'reconnecting');
+      return i >= 0 && T.states.slice(i + 1).some((s) => s.state === 'online');
+    };
+    await until(backOnline, 15_000, 'T back online');
     record('forgeries → client', [
       ['datagrams (replayed / flipped / other session / KICK+PAGE+TRUCO / old counter / STALE)', `${forged.length} (${Object.values(kinds).join(' / ')})`, '≥ 10000'],
       ['refused and counted by the client', d1 - d0],
