@@ -200,8 +200,13 @@ export function createNudgePacer<T extends { email: string }>(targets: Iterable<
  * amplification either way.
  */
 export interface WelcomeCache {
-  /** the WELCOME answered to this HELLO from this address, while fresh and not re-sent too often */
-  get(key: string, now: number): Uint8Array | null;
+  /**
+   * the WELCOME answered to this HELLO from this address, while fresh and not re-sent too often;
+   * `spent` once it was re-sent `replays` times while still fresh: the server drops the HELLO
+   * rather than make a new handshake for it (in a storm, a client's copies queue up behind each
+   * other, and the late ones would each cost a full handshake the client no longer waits for)
+   */
+  get(key: string, now: number): Uint8Array | 'spent' | null;
   set(key: string, welcome: Uint8Array, now: number): void;
   readonly size: number;
 }
@@ -221,7 +226,8 @@ export function createWelcomeCache(opts: { max?: number; ttlMs?: number; replays
   return {
     get(key, now) {
       const e = entries.get(key);
-      if (!e || e.expires <= now || e.left <= 0) return null;
+      if (!e || e.expires <= now) return null;
+      if (e.left <= 0) return 'spent';
       e.left--;
       return e.welcome;
     },

@@ -491,6 +491,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     // a retransmitted HELLO gets the WELCOME already made for it (admission.ts)
     const key = `${from.host}|${from.port}|${Buffer.from(msg.noise).toString('base64')}`;
     const again = welcomes.get(key, t);
+    if (again === 'spent') return drop('hello.spent');
     if (again) return void udp.send(again, from);
     if (!helloGate.admit(from.host, t)) return drop('hello.shed');
     const t0 = performance.now();
@@ -525,7 +526,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const hashes = req.value.kind !== 'resume';
     if (hashes) {
       if (hashing >= maxHashing) return drop('auth.busy');
-      // The client gives up 8 s after its HELLO (PROTOCOL.md §3). Work it cannot wait for would
+      // The client gives up 8 s after its HELLO, or 5 s after the WELCOME if that is later
+      // (PROTOCOL.md §3). Work it cannot wait for would
       // only delay everyone after it (a storm of sign-ups on a busy machine collapses otherwise).
       if (t - opened.value.issuedAt + hashWaitMs() > AUTH_PATIENCE_MS) return drop('auth.late');
     }

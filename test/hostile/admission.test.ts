@@ -184,8 +184,11 @@ describe('answered HELLOs (createWelcomeCache)', () => {
     expect(cache.get('127.0.0.1|4001|e1', 100)).toBeNull();
     expect(cache.get('127.0.0.1|4000|e1', 200)).toEqual(w(1));
     expect(cache.get('127.0.0.1|4000|e1', 300)).toEqual(w(1));
-    // a replayed HELLO gets no more than `replays` answers from the cache
-    expect(cache.get('127.0.0.1|4000|e1', 400)).toBeNull();
+    // a replayed HELLO gets no more than `replays` answers from the cache, and no new handshake
+    // while the answer is fresh
+    expect(cache.get('127.0.0.1|4000|e1', 400)).toBe('spent');
+    expect(cache.get('127.0.0.1|4000|e1', 2999)).toBe('spent');
+    expect(cache.get('127.0.0.1|4000|e1', 3000)).toBeNull();
     cache.set('127.0.0.1|4000|e2', w(2), 500);
     expect(cache.get('127.0.0.1|4000|e2', 3499)).toEqual(w(2));
     expect(cache.get('127.0.0.1|4000|e2', 3500)).toBeNull();
