@@ -26,8 +26,14 @@ export interface Timing {
   maxRtoMs: number;
   /** overall deadline (default 8 s) */
   deadlineMs: number;
+  /**
+   * once a WELCOME came, the AUTH gets at least this long for its answer, even past the deadline
+   * (default 5 s, the server's own patience with an AUTH): the server has done the costly part
+   * of the handshake, and giving up on it now would only make it do that again for a new one
+   */
+  authMs?: number;
 }
-export const DEFAULT_TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
+export const DEFAULT_TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000, authMs: 5000 };
 
 type Waiter = (m: Outer) => boolean;
 
@@ -40,6 +46,14 @@ export const jitter = (ms: number): number => ms * (0.75 + Math.random() / 2);
 /** Routes handshake answers to whoever waits for them. */
 export class HandshakeDesk {
   private waiters = new Set<Waiter>();
+  /**
+   * The last exchange got no answer from the server before its deadline. The next one then
+   * retransmits at maxRtoMs from the start instead of 250 ms: thousands of clients waiting for a
+   * restarted server would otherwise each send it 4 HELLOs in their first second of every
+   * attempt, and bury the server (its socket buffer overflowing, AUTHs lost among the HELLOs).
+   * Any answer from the server resets it.
+   */
+  private unheard = false;
 
   constructor(private readonly udp: Udp, private readonly server: Address, private readonly timing: Timing = DEFAULT_TIMING) {}
 
@@ -53,9 +67,15 @@ export class HandshakeDesk {
    * Sends `make()` until `accept` returns a value for some answer, with
    * exponential backoff, until the deadline or the signal.
    */
-  private exchange<T>(make: () => Uint8Array, accept: (m: Outer) => T | null, signal?: AbortSignal, deadline = Date.now() + this.timing.deadlineMs): Promise<Result<T, HandshakeError>> {
+  private exchange<T>(
+    make: () => Uint8Array,
+    accept: (m: Outer) => T | null,
+    signal?: AbortSignal,
+    deadline = Date.now() + this.timing.deadlineMs,
+    firstRto = this.unheard ? this.timing.maxRtoMs : this.timing.rtoMs,
+  ): Promise<Result<T, HandshakeError>> {
     return new Promise((resolve) => {
-      let rto = this.timing.rtoMs;
+      let rto = firstRto;
       let timer: NodeJS.Timeout | null = null;
       const finish = (r: Result<T, HandshakeError>) => {
         if (timer) clearTimeout(timer);
@@ -66,12 +86,16 @@ export class HandshakeDesk {
       const waiter: Waiter = (m) => {
         const v = accept(m);
         if (v === null) return false;
+        this.unheard = false;
         finish(ok(v));
         return true;
       };
       const onAbort = () => finish(err({ type: 'Aborted' }));
       const send = () => {
-        if (Date.now() >= deadline) return finish(err({ type: 'Unreachable' }));
+        if (Date.now() >= deadline) {
+          this.unheard = true;
+          return finish(err({ type: 'Unreachable' }));
+        }
         this.udp.send(make(), this.server);
         timer = setTimeout(send, Math.min(jitter(rto), Math.max(1, deadline - Date.now())));
         rto = Math.min(rto * 2, this.timing.maxRtoMs);
@@ -102,6 +126,7 @@ export class HandshakeDesk {
     const state: InitiatorState = first.value.state;
     const hello = encodeHello(first.value.message);
     if (hello.isErr()) return err({ type: 'Internal', message: `HELLO does not encode: ${hello.error.reason}` });
+    const helloAt = Date.now();
     const welcome = await this.exchange(
       () => hello.value,
       (m) => {
@@ -130,7 +155,10 @@ export class HandshakeDesk {
         return result.isOk() ? result.value : null;
       },
       signal,
-      deadline,
+      Math.max(deadline, Date.now() + (this.timing.authMs ?? 0)),
+      // the AUTH's first wait is at least what the WELCOME took from the first HELLO: a server
+      // that queues its datagrams for a second (a restart storm) is not sent a copy every 250 ms
+      Math.min(this.timing.maxRtoMs, Math.max(this.timing.rtoMs, Date.now() - helloAt)),
     );
     if (answer.isErr()) return err(answer.error);
     return ok({ result: answer.value, split });

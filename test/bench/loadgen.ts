@@ -57,7 +57,7 @@ if (DRIFT_LOG) {
     driftLog = [];
   }, 500).unref();
 }
-const TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000 };
+const TIMING: Timing = { rtoMs: 250, maxRtoMs: 2000, deadlineMs: 8000, authMs: 5000 };
 
 interface Sync {
   request: number;

@@ -249,7 +249,7 @@ export async function runLoginStorm(opts: {
     );
     // what the restarted server logged (info): sessions opened, users who left and why the storm slowed
     log(`  restarted server's log events: ${JSON.stringify(server.events())}`);
-    if (opts.cpuProfDir) log(`  restarted server's last stats: ${server.lastStats() ?? ''}`);
+    log(`  restarted server's last stats: ${server.lastStats() ?? ''}`);
     // the storm lasts until the last client is back with a current roster (the 2 s above let the
     // server log the window holding that moment)
     const stormTo = Math.max(readyAt, ...last.online, ...last.complete);
