@@ -3,7 +3,9 @@
  * logging in through the real handshake (runtime/handshake.ts: Noise NK, then AUTH with a
  * resumption ticket or a password) and speaking the real session protocol: it answers every
  * TRUCO with a SEIS that acknowledges the presence version it holds, follows presence deltas,
- * pages the roster when it must, resumes after a STALE, a KICK(shutdown) or 4 silent intervals.
+ * pages the roster when it must, resumes after a STALE, a KICK(shutdown) or misses + 2 silent
+ * intervals, and sends an unsolicited SEIS every interval once 2 have passed without a TRUCO: the
+ * session machine's watchdog and quiet link (machines/session.ts).
  *
  * What it leaves out, so that 20 000 of them fit in one process: no XState session machine and
  * no member map per client. A simulated client keeps the roster's (epoch, version, size). In
@@ -84,6 +86,8 @@ interface Client {
   nextRequest: number;
   /** performance.now() of the last TRUCO, 0 after a (re)connection */
   lastTruco: number;
+  /** performance.now() of the last unsolicited SEIS (the quiet link's keepalive) */
+  quietAt: number;
   /** in a storm: Date.now() when back online, and when its roster was complete again */
   onlineAt: number;
   completeAt: number;
@@ -93,6 +97,8 @@ interface Client {
 let server: Address = { family: 4, host: '127.0.0.1', port: 0 };
 let serverKey: Uint8Array = new Uint8Array(32);
 let intervalMs = 1000;
+/** the server's `misses`, from the AUTH result: the watchdog fires after misses + 2 silent intervals */
+let misses = 3;
 let mode: 'ramp' | 'full' = 'ramp';
 const clients = new Map<string, Client>();
 
@@ -326,6 +332,7 @@ async function connect(c: Client, request: AuthRequest): Promise<'ok' | string> 
   if (r.isErr()) return r.error.type;
   const res = r.value.result;
   if (res.status !== 'session') return res.status;
+  misses = res.misses;
   establish(c, res.sid, r.value.split, res.epoch);
   return 'ok';
 }
@@ -412,6 +419,7 @@ async function makeClient(email: string, ticket: Uint8Array): Promise<Client> {
     sync: null,
     nextRequest: 0,
     lastTruco: 0,
+    quietAt: 0,
     onlineAt: 0,
     completeAt: 0,
     stormed: false,
@@ -447,9 +455,15 @@ const sweep = setInterval(() => {
   const now = performance.now();
   for (const c of clients.values()) {
     if (c.state !== 'online') continue;
-    if (c.lastTruco > 0 && now - c.lastTruco > 4 * intervalMs) {
+    if (c.lastTruco > 0 && now - c.lastTruco > (misses + 2) * intervalMs) {
       lost(c, 'silence');
       continue;
+    }
+    // the quiet link: a SEIS answering no probe, every interval, so a server that lost us (a
+    // restart) answers with a STALE and one that moved us hears our new address
+    if (c.lastTruco > 0 && now - c.lastTruco >= 2 * intervalMs && now - c.quietAt >= intervalMs) {
+      c.quietAt = now;
+      sendSeis(c, 0, seisVersion(c));
     }
     if (c.sync && now - c.sync.sentAt > 500) {
       c.sync.sentAt = now;
