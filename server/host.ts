@@ -527,8 +527,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     if (hashes) {
       if (hashing >= maxHashing) return drop('auth.busy');
       // The client gives up 8 s after its HELLO, or 5 s after the WELCOME if that is later
-      // (PROTOCOL.md §3). Work it cannot wait for would
-      // only delay everyone after it (a storm of sign-ups on a busy machine collapses otherwise).
+      // (PROTOCOL.md §3). Work it cannot wait for would only delay everyone after it (a storm of
+      // sign-ups on a busy machine collapses otherwise).
       if (t - opened.value.issuedAt + hashWaitMs() > AUTH_PATIENCE_MS) return drop('auth.late');
     }
     inflight.add(id);
