@@ -8,17 +8,13 @@
  * count: HELLOs may take at most `share` of the event loop's time, sustained, with bursts of
  * `burstMs` of work back to back (a token bucket counted in milliseconds). The server measures
  * each answered HELLO (`spent`) and the gate charges that; the admitted rate follows
- * (`share` × 1000 / cost: about 600–1 500 a second on the reference machine with libsodium, fewer on a
+ * (`share` × 1000 / cost: about 1 000–2 500 a second on the reference machine with libsodium, fewer on a
  * loaded one, never more than the loop can spare). The rest of the loop — probes, SEIS,
  * AUTHs, everything else — keeps at least 1 − `share` whatever arrives.
  *
- * The share is 0.3. A HELLO is about a third of what a resume costs the server (its AUTH and
- * the new session's probes are the rest), so a larger share answers HELLOs faster than their
- * AUTHs can follow: in the 10 000-client restart storm at 0.5, the server had sent 4 700
- * WELCOMEs 5 s after the restart and opened 1 700 sessions, the AUTHs waiting seconds behind
- * HELLO copies in its socket. Storms (`test/bench/login-storm.ts`, one run each unless
- * said): 0.5 → 13.0–16.3 s (five runs), 0.35 → 11.6 s, 0.3 → 11.8 and 14.4 s, 0.25 → 11.2 and
- * 12.3 s, 0.15 → 22.1 s (too few HELLOs: clients dropped while waiting).
+ * The share stays 0.5. A share of 0.3 (a HELLO is about a third of what a resume costs) looked
+ * better in single 10 000-client restart storms, but in runs taken in turns on the same code
+ * 0.5 was as fast or faster: 11.9, 12.4, 12.5 s against 13.1, 13.6, 16.5 s.
  *
  * While the bucket is less than half full (the server is under pressure), a source address
  * (IPv4, or the /64 of an IPv6 one) that already sent more than its fair share of HELLOs in the
@@ -35,7 +31,7 @@
 import { randomInt } from 'node:crypto';
 
 export interface HelloGateOptions {
-  /** the share of the event loop HELLOs may take, sustained (default 0.3, see above) */
+  /** the share of the event loop HELLOs may take, sustained (default 0.5) */
   share?: number;
   /** the most HELLO work answered back to back, ms (default 100) */
   burstMs?: number;
@@ -69,7 +65,7 @@ const MAX_COST_MS = 20;
 const LEARN = 0.05;
 
 export function createHelloGate(opts: HelloGateOptions = {}): HelloGate {
-  const share = Math.min(1, Math.max(0.01, opts.share ?? 0.3));
+  const share = Math.min(1, Math.max(0.01, opts.share ?? 0.5));
   const burstMs = Math.max(1, opts.burstMs ?? 100);
   const perSource = opts.perSourcePerSec ?? 5;
   const slots = opts.slots ?? 4096;
