@@ -243,13 +243,14 @@ export async function runLoginStorm(opts: {
     const share = (q: number) => round(at[Math.min(at.length - 1, Math.ceil(q * online) - 1)] ?? NaN, 0);
     log(`  back online: 10 % at ${share(0.1)} ms, 50 % at ${share(0.5)} ms, 90 % at ${share(0.9)} ms, 99 % at ${share(0.99)} ms`);
     const stormS = (performance.now() - server.readyAt) / 1000;
+    const lastStats = server.lastStats() ?? '';
     log(
       `  server during the storm: main thread ran ${round((serverRunMs(server.pid) - run0) / stormS, 0)} ms/s, waited for a core ${round((serverWaitMs(server.pid) - wait0) / stormS, 0)} ms/s; ` +
-        `${serverLoop(loopFile, readyAt, Date.now())}; HELLOs shed ${JSON.parse(server.lastStats() ?? '{}').dropped?.['hello.shed'] ?? 0}`,
+        `${serverLoop(loopFile, readyAt, Date.now())}; HELLOs shed ${JSON.parse(lastStats || '{}').dropped?.['hello.shed'] ?? 0}`,
     );
     // what the restarted server logged (info): sessions opened, users who left and why the storm slowed
     log(`  restarted server's log events: ${JSON.stringify(server.events())}`);
-    log(`  restarted server's last stats: ${server.lastStats() ?? ''}`);
+    log(`  restarted server's last stats: ${lastStats}`);
     // the storm lasts until the last client is back with a current roster (the 2 s above let the
     // server log the window holding that moment)
     const stormTo = Math.max(readyAt, ...last.online, ...last.complete);

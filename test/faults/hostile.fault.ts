@@ -23,6 +23,7 @@ import { packDatagrams } from './lib/mutator.ts';
 import { Netns } from './lib/netns.ts';
 import { readPcap, startCapture, type Capture, type Datagram } from './lib/pcap.ts';
 import {
+  backOnlineAt,
   Farm,
   nextStats,
   sleep,
@@ -265,13 +266,8 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     await attacker.kill();
     server = await startServerIn(ns, { dir: server.dir, port: sp });
     // T can be back before startServerIn resolves (its HELLO retransmission meets the new server
-    // while we still wait for the server's start-up line), so look for `online` after the
-    // `reconnecting` that the kill caused, not after the moment the restart was seen
-    const backOnline = () => {
-      const i = T.states.findIndex((s) => s.t >= killT && s.state === 'reconnecting');
-      return i >= 0 && T.states.slice(i + 1).some((s) => s.state === 'online');
-    };
-    await until(backOnline, 15_000, 'T back online');
+    // while we still wait for the server's start-up line)
+    await until(() => backOnlineAt(T, killT) !== undefined, 15_000, 'T back online');
     record('forgeries → client', [
       ['datagrams (replayed / flipped / other session / KICK+PAGE+TRUCO / old counter / STALE)', `${forged.length} (${Object.values(kinds).join(' / ')})`, '≥ 10000'],
       ['refused and counted by the client', d1 - d0],

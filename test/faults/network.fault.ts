@@ -24,7 +24,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { checkChat, opsFromEvents, type CheckResult, type ChatOp } from './lib/checker.ts';
 import { FULL, histogram, pct, record } from './lib/figures.ts';
 import { Netns, runGilbertElliott, type GilbertElliott } from './lib/netns.ts';
-import { Farm, populate, sleep, startServerIn, tempDir, until, type ClientView, type ServerInNs } from './lib/procs.ts';
+import { backOnlineAt, Farm, populate, sleep, startServerIn, tempDir, until, type ClientView, type ServerInNs } from './lib/procs.ts';
 
 const N = 50;
 const FARMS = 5;
@@ -390,9 +390,8 @@ describe('liveness under real packet loss (50 clients, real processes, iptables 
     const check = () => {
       for (const v of views) {
         if (backAt.has(v.email)) continue;
-        const i = v.states.findIndex((s) => s.t >= killT && s.state === 'reconnecting');
-        const back = i >= 0 ? v.states.slice(i + 1).find((s) => s.state === 'online') : undefined;
-        if (back) backAt.set(v.email, back.t);
+        const back = backOnlineAt(v, killT);
+        if (back !== undefined) backAt.set(v.email, back);
       }
       return backAt.size === N;
     };

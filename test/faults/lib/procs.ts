@@ -144,6 +144,16 @@ export interface FarmEvent {
   [k: string]: unknown;
 }
 
+/**
+ * When `view` was online again after the first `reconnecting` it entered at or after `since`
+ * (a kill, a restart), or undefined while it is not back. Looking from the reconnect, not from
+ * the moment a restart was seen, counts a client that is back before the test noticed the server.
+ */
+export function backOnlineAt(view: ClientView, since: number): number | undefined {
+  const i = view.states.findIndex((s) => s.t >= since && s.state === 'reconnecting');
+  return i >= 0 ? view.states.slice(i + 1).find((s) => s.state === 'online')?.t : undefined;
+}
+
 export interface ClientView {
   id: string;
   email: string;
