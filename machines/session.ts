@@ -86,6 +86,8 @@ export interface SessionContext {
   linked: boolean;
   /** what the conversations were last told: `${linked}:${epoch}:${version}` */
   presenceTold: string;
+  /** in `online.link.held`: how long the restarted server asked us to wait for its STALE */
+  holdMs: number;
 }
 
 export type SessionEvent =
@@ -98,6 +100,8 @@ export type SessionEvent =
   | { type: 'SERVER.KICK'; reason: KickReasonName }
   /** the server does not know our session (it restarted, or dropped us) */
   | { type: 'SERVER.STALE' }
+  /** a restarted server restored our session: wait for its STALE, at most `waitMs` (PROTOCOL.md §2.7) */
+  | { type: 'SERVER.HOLD'; waitMs: number }
   // ---- conversations (peer emails in canonical form) ----
   | { type: 'CONVERSATION.OPEN'; peer: string }
   | { type: 'CONVERSATION.SEND'; peer: string; id: string; text: string; at: number }
@@ -203,6 +207,7 @@ const sessionSetup = setup({
     watchdog: ({ context }) => ((context.session?.misses ?? 3) + SESSION_DELAYS.watchdogSlack) * (context.session?.intervalMs ?? 1000),
     linkQuiet: ({ context }) => SESSION_DELAYS.quietIntervals * (context.session?.intervalMs ?? 1000),
     keepalive: ({ context }) => context.session?.intervalMs ?? 1000,
+    hold: ({ context }) => context.holdMs,
     pageTimeout: SESSION_DELAYS.pageTimeoutMs,
     reconnectGiveUp: SESSION_DELAYS.reconnectGiveUpMs,
     resumeRetry: ({ context }) =>
@@ -287,6 +292,7 @@ export const sessionMachine = sessionSetup.createMachine({
     conversationsOf: null,
     linked: false,
     presenceTold: '',
+    holdMs: 0,
   }),
   initial: 'signedOut',
   on: {
@@ -394,6 +400,7 @@ export const sessionMachine = sessionSetup.createMachine({
                 },
               },
               on: {
+                'SERVER.HOLD': { target: 'held', actions: assign({ holdMs: ({ event }) => event.waitMs }) },
                 'SERVER.TRUCO': {
                   // re-entering restarts the watchdog
                   target: 'live',
@@ -411,6 +418,13 @@ export const sessionMachine = sessionSetup.createMachine({
                   ],
                 },
               },
+            },
+            held: {
+              // A restarted server restored this session and lost its keys: it has promised a
+              // STALE (online's handler resumes at once) when its turn comes, instead of every
+              // client's watchdog firing together into a server busy with resumes. No watchdog
+              // and no keepalive here; if the STALE never comes, resume when the wait is over.
+              after: { hold: { target: '#session.reconnecting', actions: assign({ reconnectCause: 'dropped' }) } },
             },
           },
         },

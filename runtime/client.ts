@@ -29,7 +29,7 @@ import type { Split } from './crypto/noise.ts';
 import { DEFAULT_TIMING, HandshakeDesk, type Timing } from './handshake.ts';
 import { checkServerKey, fingerprint, lookupServerKey, rememberServerKey } from './known-servers.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { sameToken } from './crypto/reset.ts';
+import { holdToken, sameToken } from './crypto/reset.ts';
 import { ensureDir } from './paths.ts';
 import { bindUdp, formatAddress, sameAddress, toAddress, type Udp } from './udp.ts';
 import { decodeBody, encodeBody } from './wire/body.ts';
@@ -135,6 +135,8 @@ interface Live {
   ticket: Uint8Array;
   /** what a genuine STALE for this session carries */
   resetToken: Uint8Array;
+  /** what a genuine HOLD for this session carries (made from the reset token) */
+  holdToken: Uint8Array;
   email: string;
 }
 
@@ -223,7 +225,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
           epoch: result.epoch,
           address: result.address,
         };
-        live = { sid: result.sid, cipher: createSession(clientKeys(split)), ticket: result.ticket, resetToken: result.resetToken, email };
+        live = { sid: result.sid, cipher: createSession(clientKeys(split)), ticket: result.ticket, resetToken: result.resetToken, holdToken: holdToken(result.resetToken), email };
         ticket = result.ticket;
         if (peerKeys) hub.start(peerKeys, email);
         return { ok: true, session, email };
@@ -537,6 +539,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       // believed only with the reset token the server gave this session (PROTOCOL.md §2.6)
       if (live && m.sid === live.sid && sameToken(m.token, live.resetToken)) actor.send({ type: 'SERVER.STALE' });
       else drop(live && m.sid === live.sid ? 'stale.forged' : 'stale.other');
+      return;
+    }
+    if (m.type === 'HOLD') {
+      // a restarted server that restored this session: wait for its STALE (PROTOCOL.md §2.7)
+      if (live && m.sid === live.sid && sameToken(m.token, live.holdToken)) actor.send({ type: 'SERVER.HOLD', waitMs: m.waitMs });
+      else drop(live && m.sid === live.sid ? 'hold.forged' : 'hold.other');
       return;
     }
     if (m.type !== 'SESSION') return drop('wire.direction');

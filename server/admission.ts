@@ -29,6 +29,7 @@
  * slot), cleared every second. Sources sharing a slot share a count: the price of bounded memory.
  */
 import { randomInt } from 'node:crypto';
+import { HOLD_MAX_WAIT_MS } from '../runtime/wire/constants.ts';
 
 export interface HelloGateOptions {
   /** the share of the event loop HELLOs may take, sustained (default 0.5) */
@@ -148,24 +149,37 @@ function clamp(ms: number): number {
  * leave the clients in retransmission backoff, so they go out self-clocked: at most `window()`
  * nudged clients are in flight (nudged, not yet resumed, nudged less than `timeoutMs` ago) —
  * each resume makes room for the next nudge, so the nudges follow the pace at which the server
- * actually completes handshakes.
+ * actually completes handshakes. The clients wait for their nudge (each was sent a HOLD), so a
+ * lost nudge would leave one waiting until its HOLD runs out: once every target was nudged, the
+ * ones that have not resumed are nudged once more, `againMs` after their first.
  */
 export interface NudgePacer<T> {
   /** the nudges to send at `now` (ms), at most `max` */
   due(now: number, max?: number): T[];
   /** `email` resumed (or is gone): its place in the window is free */
   resumed(email: string): void;
-  /** targets not nudged yet */
+  /** nudges still to send, at most (the second round skips those that resumed meanwhile) */
   readonly waiting: number;
 }
 
-export function createNudgePacer<T extends { email: string }>(targets: Iterable<T>, opts: { window: () => number; timeoutMs?: number }): NudgePacer<T> {
+export function createNudgePacer<T extends { email: string }>(
+  targets: Iterable<T>,
+  opts: { window: () => number; timeoutMs?: number; againMs?: number },
+): NudgePacer<T> {
   const queue = [...targets];
   const timeoutMs = opts.timeoutMs ?? 1000;
+  const againMs = opts.againMs ?? 2000;
   /** email → when nudged; insertion order is time order */
   const inflight = new Map<string, number>();
   const done = new Set<string>();
+  /** the first round's nudges in the order sent, for the second round */
+  const sent: Array<{ target: T; at: number }> = [];
   let next = 0;
+  let again = 0;
+  const take = (t: T, now: number, out: T[]) => {
+    inflight.set(t.email, now);
+    out.push(t);
+  };
   return {
     due(now, max = Infinity) {
       for (const [email, at] of inflight) {
@@ -177,20 +191,44 @@ export function createNudgePacer<T extends { email: string }>(targets: Iterable<
       while (out.length < room && next < queue.length) {
         const t = queue[next++] as T;
         if (done.has(t.email)) continue;
-        inflight.set(t.email, now);
-        out.push(t);
+        sent.push({ target: t, at: now });
+        take(t, now, out);
       }
-      if (next >= queue.length) done.clear();
+      while (out.length < room && next >= queue.length && again < sent.length) {
+        const s = sent[again] as { target: T; at: number };
+        if (done.has(s.target.email)) {
+          again++;
+          continue;
+        }
+        if (now - s.at < againMs) break;
+        again++;
+        take(s.target, now, out);
+      }
+      if (again >= sent.length && next >= queue.length) {
+        done.clear();
+        sent.length = 0;
+        again = 0;
+      }
       return out;
     },
     resumed(email) {
       inflight.delete(email);
-      if (next < queue.length) done.add(email);
+      if (next < queue.length || again < sent.length) done.add(email);
     },
     get waiting() {
-      return queue.length - next;
+      return queue.length - next + (sent.length - again);
     },
   };
+}
+
+/**
+ * How long a HOLD asks the restored session at place `position` of the nudge queue to wait for
+ * its STALE at most (PROTOCOL.md §2.7): its expected turn at half the rate the HELLO gate allows
+ * now, plus 2 s, so a nudge is normally what ends the wait; a client whose nudge is lost (and
+ * lost again) resumes on its own when the wait is over, the queue's tail no sooner than its turn.
+ */
+export function holdWaitMs(position: number, ratePerSec: number): number {
+  return Math.min(HOLD_MAX_WAIT_MS, Math.round(2000 + (2000 * position) / Math.max(1, ratePerSec)));
 }
 
 /**

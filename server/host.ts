@@ -19,7 +19,7 @@ import * as aead from '../runtime/crypto/aead.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
 import { respond } from '../runtime/crypto/noise.ts';
 import { createSession, HANDSHAKE_COUNTER, serverKeys, type SessionCipher } from '../runtime/crypto/session.ts';
-import { resetKeyOf, resetToken } from '../runtime/crypto/reset.ts';
+import { holdToken, resetKeyOf, resetToken } from '../runtime/crypto/reset.ts';
 import { CookieJar, TOKEN_LIFETIME_MS } from '../runtime/crypto/token.ts';
 import type { Logger } from '../runtime/log.ts';
 import { bindUdp, formatAddress, sameAddress, type Udp } from '../runtime/udp.ts';
@@ -32,6 +32,7 @@ import {
   AUTH_RESULT_AAD,
   decodeOuter,
   encodeAuthResult,
+  encodeHold,
   encodeStale,
   encodeWelcome,
   sessionDatagram,
@@ -40,7 +41,7 @@ import { buildRosterPage } from '../runtime/wire/roster.ts';
 import type { Address, Auth, AuthRequest, AuthResult, Hello, Member, SessionBody, SessionSealed } from '../runtime/wire/types.ts';
 import { normalizeEmail } from '../runtime/validate.ts';
 import type { AccountStore } from './accounts.ts';
-import { createHelloGate, createNudgePacer, createWelcomeCache, type NudgePacer } from './admission.ts';
+import { createHelloGate, createNudgePacer, createWelcomeCache, holdWaitMs, type NudgePacer } from './admission.ts';
 import { openPresenceJournal, type PresenceJournal } from './presence-journal.ts';
 import { indexedScheduling } from './actor-scheduler.ts';
 import { createHearing } from './hearing.ts';
@@ -120,6 +121,8 @@ export interface Host {
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** HOLDs sent per turn of the event loop after a restart (a slice costs ~10 ms) */
+const HOLD_SLICE = 500;
 
 export async function startHost(opts: HostOptions): Promise<Host> {
   const now = opts.now ?? Date.now;
@@ -261,6 +264,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   const ghosts = new Map<string, { sid: number; address: Address; until: number }>();
   let nudges: NudgePacer<{ email: string; sid: number; address: Address }> | null = null;
   let nudgeTimer: NodeJS.Timeout | null = null;
+  let holdTimer: NodeJS.Immediate | null = null;
   if (journal?.restored && journal.restored.members.size > 0) {
     const r = journal.restored;
     registry.send({ type: 'PRESENCE.RESTORE', version: r.version, members: [...r.members.values()] });
@@ -277,6 +281,25 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     // answers in that time, so the resumes arrive smoothly
     const pacer = createNudgePacer(targets, { window: () => Math.max(50, helloGate.ratePerSec / 2) });
     nudges = pacer;
+    // Before the nudges, a HOLD to every restored session (PROTOCOL.md §2.7): "wait for your
+    // STALE", with a wait that grows with its place in the queue. Without it, the clients not yet
+    // nudged when their watchdogs fire all knock at once (HELLOs every 250 ms each), and the
+    // server's socket queue overflows with them and with the quiet link's SEIS, losing the AUTHs
+    // of the clients it is admitting. Sent in slices, so the loop keeps reading meanwhile.
+    const rate = helloGate.ratePerSec;
+    let held = 0;
+    const hold = () => {
+      holdTimer = null;
+      for (const end = Math.min(targets.length, held + HOLD_SLICE); held < end; held++) {
+        const n = targets[held] as (typeof targets)[number];
+        if (!ghosts.has(n.email)) continue;
+        udp.send(encodeHold(n.sid, holdToken(resetToken(resetKey, n.sid)), holdWaitMs(held, rate)), n.address);
+      }
+      if (held < targets.length) holdTimer = setImmediate(hold);
+      else log.info('hold.sent', { n: held, ms: Math.round(performance.now() - holdT0) });
+    };
+    const holdT0 = performance.now();
+    hold();
     const nudge = () => {
       nudgeTimer = null;
       const t = now();
@@ -802,6 +825,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       loopDelay.disable();
       if (touchTimer) clearInterval(touchTimer);
       if (nudgeTimer) clearTimeout(nudgeTimer);
+      if (holdTimer) clearImmediate(holdTimer);
       if (pushTimer) clearTimeout(pushTimer);
       if (repushTimer) clearTimeout(repushTimer);
       for (const s of sessions.values()) sendBody(s, { type: 'KICK', reason: 'shutdown' });

@@ -10,6 +10,7 @@ import { RESET_TOKEN_SIZE } from '../wire/constants.ts';
 import { exportSecret, type KeyPair } from './keys.ts';
 
 const LABEL = 'truco/1 stale reset';
+const HOLD_LABEL = 'truco/1 hold';
 
 /** The server's reset key; derived once at start. */
 export function resetKeyOf(pair: KeyPair): Uint8Array {
@@ -21,6 +22,15 @@ export function resetToken(resetKey: Uint8Array, sid: number): Uint8Array {
   const id = Buffer.alloc(4);
   id.writeUInt32BE(sid >>> 0);
   return new Uint8Array(createHmac('sha256', resetKey).update(id).digest().subarray(0, RESET_TOKEN_SIZE));
+}
+
+/**
+ * The token a HOLD for a session carries (PROTOCOL.md §2.7): an HMAC of a label under the
+ * session's reset token. The client computes it from the token it holds; seeing a HOLD on the wire
+ * does not reveal the reset token, so it does not let anyone forge that session's STALE.
+ */
+export function holdToken(reset: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac('sha256', reset).update(HOLD_LABEL).digest().subarray(0, RESET_TOKEN_SIZE));
 }
 
 /** Constant-time equality of two tokens (false when the lengths differ). */

@@ -52,7 +52,10 @@ export const STORIES: Record<string, string> = {
     're-arms a watchdog (after two silent intervals it turns *quiet* and sends an unsolicited ' +
     '*seis* every interval, so a server probing an address we no longer have hears us from the ' +
     'new one), and *presence* keeps the roster in sync, paging through it when a probe ' +
-    'says the client is behind. A silent server, a restarted one (`SERVER.STALE`) or a shutdown ' +
+    'says the client is behind. A restarted server that restored the session may first ask it ' +
+    'to wait for its turn (`SERVER.HOLD`): *link* goes *held*, with no watchdog and no ' +
+    "keepalives, until the server's `SERVER.STALE` or the end of the wait it named (named delay " +
+    '`hold`). A silent server, a restarted one (`SERVER.STALE`) or a shutdown ' +
     'kick makes it *reconnecting*, which resumes with the ticket until a give-up timer; a login ' +
     'elsewhere or a revoked ticket makes it *kicked*, and the context says why. Logging out goes ' +
     'through *signingOut*, which waits for the BYE to be acknowledged.',

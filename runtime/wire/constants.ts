@@ -7,6 +7,8 @@ export const TOKEN_SIZE = 132;
 export const TICKET_SIZE = 48;
 /** the stateless reset token a STALE carries (runtime/crypto/reset.ts) */
 export const RESET_TOKEN_SIZE = 16;
+/** the longest a HOLD may ask a client to wait for its STALE (runtime/wire/hold.ts) */
+export const HOLD_MAX_WAIT_MS = 30_000;
 /** KEY_REQ is padded so the KEY answer (34 bytes) is never larger than the request. */
 export const KEY_REQ_SIZE = 64;
 export const KEY_SIZE = 32;
@@ -33,6 +35,7 @@ export const Type = {
   BYE_ACK: 0x15,
   KICK: 0x16,
   STALE: 0x17,
+  HOLD: 0x18,
   CHAT: 0x20,
   ACK: 0x21,
   BUNDLE: 0x22,

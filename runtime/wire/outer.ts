@@ -13,6 +13,7 @@ import { decodeAuth } from './auth.ts';
 import { decodeAuthResult } from './auth-result.ts';
 import { decodeSession } from './session.ts';
 import { decodeStale } from './stale.ts';
+import { decodeHold } from './hold.ts';
 import { decodeKey, decodeKeyReq } from './key.ts';
 import { decodePeer } from './peer.ts';
 
@@ -22,6 +23,7 @@ export { encodeAuth, decodeAuth, authAad, AUTH_AAD_SIZE, AUTH_MIN_SIZE, MAX_AUTH
 export { encodeAuthResult, decodeAuthResult, AUTH_RESULT_AAD, AUTH_RESULT_MIN_SIZE, MAX_AUTH_RESULT } from './auth-result.ts';
 export { encodeSessionHeader, encodeSession, decodeSession, sessionDatagram } from './session.ts';
 export { encodeStale, decodeStale, STALE_SIZE } from './stale.ts';
+export { encodeHold, decodeHold, HOLD_SIZE } from './hold.ts';
 export { encodeKeyReq, decodeKeyReq, encodeKey, decodeKey, KEY_MSG_SIZE } from './key.ts';
 export { encodePeerHeader, encodePeer, decodePeer } from './peer.ts';
 
@@ -48,6 +50,8 @@ export function decodeOuter(bytes: Uint8Array): Result<Outer, WireError> {
       return decodeAuthResult(bytes);
     case Type.STALE:
       return decodeStale(bytes);
+    case Type.HOLD:
+      return decodeHold(bytes);
     case Type.KEY_REQ:
       return decodeKeyReq(bytes);
     case Type.KEY:

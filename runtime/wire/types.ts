@@ -37,6 +37,8 @@ export interface SessionSealed {
   aad: Uint8Array;
 }
 export interface Stale { type: 'STALE'; sid: number; token: Uint8Array }
+/** A restarted server's "wait for my STALE" to a session it restored (PROTOCOL.md §2.7). */
+export interface Hold { type: 'HOLD'; sid: number; token: Uint8Array; waitMs: number }
 /** Asks the server for its static public key (trust on first use). */
 export interface KeyReq { type: 'KEY_REQ' }
 /** The server's static X25519 public key, unauthenticated: pinned on first use. */
@@ -52,7 +54,7 @@ export interface PeerSealed {
   /** the 18-byte clear header, used as associated data */
   aad: Uint8Array;
 }
-export type Outer = Hello | Welcome | Auth | AuthResultSealed | SessionSealed | Stale | KeyReq | ServerKeyMsg | PeerSealed;
+export type Outer = Hello | Welcome | Auth | AuthResultSealed | SessionSealed | Stale | Hold | KeyReq | ServerKeyMsg | PeerSealed;
 
 // ---- AUTH request / AUTH_RESULT bodies --------------------------------------
 export type AuthRequest =

@@ -26,6 +26,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Split } from '../../runtime/crypto/noise.ts';
 import { clientKeys, createSession, type SessionCipher } from '../../runtime/crypto/session.ts';
 import { HandshakeDesk, type Timing } from '../../runtime/handshake.ts';
+import { holdToken, sameToken } from '../../runtime/crypto/reset.ts';
 import { bindUdp, type Udp } from '../../runtime/udp.ts';
 import { decodeBody, encodeBody } from '../../runtime/wire/body.ts';
 import { decodeOuter, sessionDatagram } from '../../runtime/wire/outer.ts';
@@ -76,7 +77,7 @@ interface Client {
   peerKey: Uint8Array;
   udp: Udp;
   desk: HandshakeDesk;
-  live: { sid: number; cipher: SessionCipher } | null;
+  live: { sid: number; cipher: SessionCipher; holdToken: Uint8Array } | null;
   state: 'idle' | 'connecting' | 'online' | 'reconnecting' | 'failed' | 'closed';
   epoch: number;
   version: number;
@@ -88,6 +89,8 @@ interface Client {
   lastTruco: number;
   /** performance.now() of the last unsolicited SEIS (the quiet link's keepalive) */
   quietAt: number;
+  /** performance.now() until which a restarted server's HOLD asks us to wait for its STALE, 0: none */
+  heldUntil: number;
   /** in a storm: Date.now() when back online, and when its roster was complete again */
   onlineAt: number;
   completeAt: number;
@@ -293,6 +296,14 @@ function onDatagram(c: Client, bytes: Buffer): void {
     if (c.live && m.sid === c.live.sid) lost(c, 'stale');
     return;
   }
+  if (m.type === 'HOLD') {
+    // as the session machine: once per session, then no watchdog and no quiet link until the
+    // STALE comes or the wait is over
+    if (c.state === 'online' && c.heldUntil === 0 && c.live && m.sid === c.live.sid && sameToken(m.token, c.live.holdToken)) {
+      c.heldUntil = performance.now() + m.waitMs;
+    }
+    return;
+  }
   if (m.type !== 'SESSION' || !c.live || m.sid !== c.live.sid) return;
   const plain = c.live.cipher.rx.open(m.counter, m.aad, m.sealed);
   if (plain.isErr()) return;
@@ -333,17 +344,18 @@ async function connect(c: Client, request: AuthRequest): Promise<'ok' | string> 
   const res = r.value.result;
   if (res.status !== 'session') return res.status;
   misses = res.misses;
-  establish(c, res.sid, r.value.split, res.epoch);
+  establish(c, res.sid, r.value.split, res.epoch, res.resetToken);
   return 'ok';
 }
 
 let stormEpoch = -1;
 let stormSize = NaN;
 
-function establish(c: Client, sid: number, split: Split, epoch: number): void {
-  c.live = { sid, cipher: createSession(clientKeys(split)) };
+function establish(c: Client, sid: number, split: Split, epoch: number, reset: Uint8Array): void {
+  c.live = { sid, cipher: createSession(clientKeys(split)), holdToken: holdToken(reset) };
   c.state = 'online';
   c.lastTruco = 0;
+  c.heldUntil = 0;
   if (c.stormed) {
     stormEpoch = epoch;
     c.onlineAt = Date.now();
@@ -420,6 +432,7 @@ async function makeClient(email: string, ticket: Uint8Array): Promise<Client> {
     nextRequest: 0,
     lastTruco: 0,
     quietAt: 0,
+    heldUntil: 0,
     onlineAt: 0,
     completeAt: 0,
     stormed: false,
@@ -455,6 +468,10 @@ const sweep = setInterval(() => {
   const now = performance.now();
   for (const c of clients.values()) {
     if (c.state !== 'online') continue;
+    if (c.heldUntil > 0) {
+      if (now >= c.heldUntil) lost(c, 'held');
+      continue;
+    }
     if (c.lastTruco > 0 && now - c.lastTruco > (misses + 2) * intervalMs) {
       lost(c, 'silence');
       continue;

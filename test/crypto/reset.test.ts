@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../runtime/crypto/keys.ts';
-import { resetKeyOf, resetToken, sameToken } from '../../runtime/crypto/reset.ts';
+import { holdToken, resetKeyOf, resetToken, sameToken } from '../../runtime/crypto/reset.ts';
 
 describe('stateless reset tokens (STALE, PROTOCOL.md §2.6)', () => {
   const server = generateKeyPair();
@@ -25,5 +25,14 @@ describe('stateless reset tokens (STALE, PROTOCOL.md §2.6)', () => {
     expect(sameToken(t, t.subarray(0, 15))).toBe(false);
     expect(sameToken(t, new Uint8Array(16))).toBe(false);
     expect(sameToken(t, Uint8Array.from(t))).toBe(true);
+  });
+
+  it('give each session a HOLD token that does not reveal its reset token (PROTOCOL.md §2.7)', () => {
+    const t = resetToken(key, 7);
+    const h = holdToken(t);
+    expect(h).toHaveLength(16);
+    expect(sameToken(h, holdToken(resetToken(resetKeyOf(server), 7)))).toBe(true);
+    expect(sameToken(h, t)).toBe(false);
+    expect(sameToken(h, holdToken(resetToken(key, 8)))).toBe(false);
   });
 });

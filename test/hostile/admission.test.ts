@@ -144,7 +144,8 @@ describe('restart nudges (createNudgePacer)', () => {
     const next = pacer.due(20);
     expect(next).toHaveLength(30);
     expect(next[0]!.email).toBe('u100@x.test');
-    expect(pacer.waiting).toBe(1000 - 130);
+    // 870 never nudged, and at most the 130 nudged once more
+    expect(pacer.waiting).toBe(1000 - 130 + 130);
   });
 
   it('gives up waiting for a nudged client after the timeout (it may be gone)', () => {
@@ -154,15 +155,27 @@ describe('restart nudges (createNudgePacer)', () => {
     expect(pacer.due(1000)).toHaveLength(100);
   });
 
-  it('does not nudge a client that resumed on its own (its watchdog fired first)', () => {
+  it('does not nudge a client that resumed on its own (its HOLD ran out first)', () => {
     const pacer = createNudgePacer(targets(10), { window: () => 5 });
     pacer.resumed('u2@x.test');
     pacer.resumed('u7@x.test');
-    const sent = [...pacer.due(0), ...pacer.due(2000), ...pacer.due(4000)].map((t) => t.email);
+    const sent = [...pacer.due(0), ...pacer.due(1000)].map((t) => t.email);
     expect(sent).toHaveLength(8);
     expect(sent).not.toContain('u2@x.test');
     expect(sent).not.toContain('u7@x.test');
+    for (const e of sent) pacer.resumed(e);
+    expect(pacer.due(5000)).toHaveLength(0);
     expect(pacer.waiting).toBe(0);
+  });
+
+  it('nudges once more, 2 s after the first, a client that has not resumed (its STALE was lost), and no more', () => {
+    const pacer = createNudgePacer(targets(6), { window: () => 10, againMs: 2000 });
+    expect(pacer.due(0)).toHaveLength(6);
+    for (const e of ['u0@x.test', 'u1@x.test', 'u2@x.test', 'u4@x.test']) pacer.resumed(e);
+    expect(pacer.due(1999)).toHaveLength(0);
+    expect(pacer.due(2000).map((t) => t.email)).toEqual(['u3@x.test', 'u5@x.test']);
+    expect(pacer.waiting).toBe(0);
+    expect([...pacer.due(4000), ...pacer.due(9000)]).toHaveLength(0);
   });
 
   it('follows the window as it changes (the gate learns the HELLO cost)', () => {

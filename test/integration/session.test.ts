@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { SessionSnapshot } from '../../runtime/client.ts';
 import { Type } from '../../runtime/wire/constants.ts';
 import { encodeKey } from '../../runtime/wire/key.ts';
-import { encodeStale } from '../../runtime/wire/outer.ts';
+import { encodeHold, encodeStale } from '../../runtime/wire/outer.ts';
 import { ClientPool, inRoster, signUpOnline } from '../support/clients.ts';
 import { startProxy } from '../support/proxy.ts';
 import { startServer, tempDir, type ServerProc } from '../support/server.ts';
@@ -84,6 +84,7 @@ describe('client sessions over real UDP with the real server process', () => {
     // The restarted server takes up the online list it had (server/presence-journal.ts) and sends
     // each restored session a STALE, so each client resumes with its ticket at once (else its
     // watchdog would, after misses + 2 intervals); the rosters stay current, in the same epoch.
+    // (At 200 ms intervals the watchdogs fire before the server is back; the HOLD is next.)
     await a.waitFor((s) => states.some((x) => x.includes('reconnecting')) && s.matches('online') && s.context.roster.members.has('raul@example.com'), 10_000);
     await b.waitFor((s) => s.matches('online') && s.context.roster.members.has('rita@example.com'), 10_000);
     expect(a.getSnapshot().context.roster.epoch).toBe(epochBefore);
@@ -91,6 +92,37 @@ describe('client sessions over real UDP with the real server process', () => {
     expect(states.some((s) => s.includes('reconnecting'))).toBe(true);
     expect(states.some((s) => s.includes('kicked'))).toBe(false);
     expect(states.some((s) => s.includes('signedOut'))).toBe(false);
+  });
+
+  it('a server back before the watchdogs fire holds its restored clients (HOLD), then nudges each in turn', async () => {
+    const dir = tempDir();
+    const s1 = await boot({ dir, interval: 1000 });
+    const a = await pool.make();
+    const b = await pool.make();
+    await signUpOnline(a, 'hana@example.com');
+    await signUpOnline(b, 'hugo@example.com');
+    await a.waitFor(() => inRoster(a, 'hugo@example.com'));
+    const seen = new Map<string, string[]>();
+    for (const c of [a, b]) {
+      const mine: string[] = [];
+      seen.set(c === a ? 'a' : 'b', mine);
+      c.subscribe((s) => {
+        const v = s.matches({ online: { link: 'held' } }) ? 'held' : s.matches('reconnecting') ? 'reconnecting' : s.matches('online') ? 'online' : String(s.value);
+        if (mine.at(-1) !== v) mine.push(v);
+      });
+    }
+    await s1.kill('SIGKILL');
+    const t0 = Date.now();
+    const s2 = await startServer({ dir, port: s1.port, interval: 1000 });
+    servers.push(s2);
+    for (const c of [a, b]) await c.waitFor((s) => s.matches({ online: { link: 'live' } }) && s.context.session !== null && seen.get(c === a ? 'a' : 'b')!.includes('reconnecting'), 10_000);
+    const ms = Date.now() - t0;
+    console.log(`both clients held, nudged and back ${ms} ms after the kill`);
+    // each believed the HOLD (its token checked), waited, and resumed on its STALE: long before
+    // its watchdog (5 s of silence) or its wait (2 s and more) would have made it
+    expect(seen.get('a')).toEqual(['held', 'reconnecting', 'online']);
+    expect(seen.get('b')).toEqual(['held', 'reconnecting', 'online']);
+    expect(ms).toBeLessThan(5000);
   });
 
   it('a client resuming after a restart gets the changes made meanwhile as deltas, without paging the roster again', async () => {
@@ -206,6 +238,27 @@ describe('client sessions over real UDP with the real server process', () => {
       await new Promise((r) => setTimeout(r, 300));
       expect(states.some((x) => x.includes('reconnecting'))).toBe(false);
       expect(a.getSnapshot().matches('online')).toBe(true);
+      expect(a.getSnapshot().context.session!.sid).toBe(sid);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a HOLD naming the session but without its token is dropped; the link stays live', async () => {
+    await boot();
+    const proxy = await startProxy(server.host, server.port);
+    try {
+      const a = await pool.make({ port: proxy.port });
+      await signUpOnline(a, 'hold@example.com');
+      const sid = a.getSnapshot().context.session!.sid;
+      const states: string[] = [];
+      a.subscribe((s) => states.push(JSON.stringify(s.value)));
+      for (let i = 0; i < 50; i++) proxy.injectDown(a.address.port, encodeHold(sid, randomBytes(16), 30_000));
+      await a.waitFor(() => (a.stats.dropped['hold.forged'] ?? 0) >= 50, 3000);
+      expect(states.some((x) => x.includes('held'))).toBe(false);
+      await new Promise((r) => setTimeout(r, 300));
+      // still live: its watchdog and quiet link run as before (a believed HOLD would stop them)
+      expect(a.getSnapshot().matches({ online: { link: 'live' } })).toBe(true);
       expect(a.getSnapshot().context.session!.sid).toBe(sid);
     } finally {
       await proxy.close();

@@ -233,6 +233,46 @@ describe('session: a quiet link', () => {
   });
 });
 
+describe('session: held by a restarted server (HOLD)', () => {
+  it('stops the watchdog and the keepalives until the STALE, which resumes at once', async () => {
+    const p = emptyPresence(9);
+    const h = await syncedWith(p, { resume: [OK2] });
+    advance(h.clock, 2500);
+    expect(h.snap().matches({ online: { link: { live: 'quiet' } } })).toBe(true);
+    const seis = h.calls.seis.length;
+    h.actor.send({ type: 'SERVER.HOLD', waitMs: 20_000 });
+    expect(h.snap().matches({ online: { link: 'held' } })).toBe(true);
+    // far past the watchdog (5 s): still online, waiting, and silent
+    advance(h.clock, 15_000);
+    expect(h.snap().matches({ online: { link: 'held' } })).toBe(true);
+    expect(h.calls.seis).toHaveLength(seis);
+    expect(h.calls.resume).toHaveLength(0);
+    // a second HOLD (a replayed copy) does not extend the wait
+    h.actor.send({ type: 'SERVER.HOLD', waitMs: 30_000 });
+    h.actor.send({ type: 'SERVER.STALE' });
+    expect(h.snap().matches('reconnecting')).toBe(true);
+    expect(h.ctx().reconnectCause).toBe('dropped');
+    await flush();
+    expect(h.calls.resume).toHaveLength(1);
+    expect(h.snap().value).toEqual({ online: { link: { live: 'hearing' }, presence: 'idle' } });
+  });
+
+  it('resumes on its own when the wait is over and no STALE came', async () => {
+    const h = await syncedWith(emptyPresence(9), { resume: [OK2] });
+    h.actor.send({ type: 'SERVER.HOLD', waitMs: 7000 });
+    advance(h.clock, 6999);
+    expect(h.snap().matches({ online: { link: 'held' } })).toBe(true);
+    h.actor.send({ type: 'SERVER.HOLD', waitMs: 30_000 });
+    advance(h.clock, 1);
+    expect(h.snap().matches('reconnecting')).toBe(true);
+    expect(h.ctx().reconnectCause).toBe('dropped');
+    await flush();
+    expect(h.snap().matches('online')).toBe(true);
+    // the new session is live again: its watchdog runs
+    expect(h.snap().matches({ online: { link: { live: 'hearing' } } })).toBe(true);
+  });
+});
+
 describe('session: reconnecting', () => {
   it('resumes → online with the new session and the roster kept', async () => {
     const p = applyJoin(emptyPresence(9), member('a@x'));

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   HELLO_SIZE,
+  HOLD_MAX_WAIT_MS,
   MAX_DATAGRAM,
   SESSION_TYPES,
   TOKEN_SIZE,
@@ -16,6 +17,7 @@ import {
   encodeHello,
   encodeSession,
   encodeSessionHeader,
+  encodeHold,
   encodeStale,
   encodeWelcome,
 } from '../../runtime/wire/outer.ts';
@@ -55,10 +57,13 @@ const datagram: fc.Arbitrary<Sample> = fc.oneof<fc.Arbitrary<Sample>[]>(
     min: 30,
   })),
   fc.tuple(u32, fc.uint8Array({ minLength: 16, maxLength: 16 })).map(([sid, token]): Sample => ({ wire: encodeStale(sid, token), decoded: { type: 'STALE', sid, token }, min: 22 })),
+  fc
+    .tuple(u32, fc.uint8Array({ minLength: 16, maxLength: 16 }), fc.integer({ min: 0, max: HOLD_MAX_WAIT_MS }))
+    .map(([sid, token, waitMs]): Sample => ({ wire: encodeHold(sid, token, waitMs), decoded: { type: 'HOLD', sid, token, waitMs }, min: 24 })),
 );
 
 /** Fixed-size types: one more byte is 'trailing'. */
-const FIXED = new Set([Type.HELLO, Type.WELCOME, Type.STALE]);
+const FIXED = new Set([Type.HELLO, Type.WELCOME, Type.STALE, Type.HOLD]);
 
 describe('outer datagrams', () => {
   it('round-trip every type', () => {
@@ -78,6 +83,7 @@ describe('outer datagrams', () => {
     expect(authAad(new Uint8Array(132)).length).toBe(134);
     expect(Array.from(AUTH_RESULT_AAD)).toEqual([1, 4]);
     expect(encodeStale(7, new Uint8Array(16).fill(9))).toEqual(Uint8Array.of(1, 0x17, 0, 0, 0, 7, ...new Array<number>(16).fill(9)));
+    expect(encodeHold(7, new Uint8Array(16).fill(9), 0x1234)).toEqual(Uint8Array.of(1, 0x18, 0, 0, 0, 7, ...new Array<number>(16).fill(9), 0x12, 0x34));
     expect(encodeSessionHeader(Type.TRUCO, 0x01020304, (1n << 64n) - 1n)).toEqual(
       Uint8Array.of(1, 0x10, 1, 2, 3, 4, 255, 255, 255, 255, 255, 255, 255, 255),
     );
@@ -198,10 +204,21 @@ describe('outer datagrams', () => {
         const r = decodeOuter(b);
         if (b.length > MAX_DATAGRAM) expect(r._unsafeUnwrapErr().reason).toBe('oversize');
         else if (r.isOk()) expect(r.value.type).toBeTruthy();
-        else expect(['truncated', 'trailing']).toContain(r.error.reason);
+        // a HOLD of the right size may ask for too long a wait
+        else expect(t === Type.HOLD ? ['truncated', 'trailing', 'field'] : ['truncated', 'trailing']).toContain(r.error.reason);
       }),
       { numRuns: 20_000 },
     );
+  });
+
+  it('refuse a HOLD that asks for a wait over 30 s (the encoder clamps it)', () => {
+    const token = new Uint8Array(16).fill(3);
+    const ok = encodeHold(1, token, HOLD_MAX_WAIT_MS);
+    expect(decodeOuter(ok)._unsafeUnwrap()).toMatchObject({ type: 'HOLD', waitMs: HOLD_MAX_WAIT_MS });
+    expect(decodeOuter(encodeHold(1, token, 99_999))._unsafeUnwrap()).toMatchObject({ waitMs: HOLD_MAX_WAIT_MS });
+    const over = Uint8Array.from(ok);
+    new DataView(over.buffer).setUint16(22, HOLD_MAX_WAIT_MS + 1);
+    expect(decodeOuter(over)._unsafeUnwrapErr()).toMatchObject({ reason: 'field' });
   });
 
   it('never throw on mutated valid datagrams', () => {
