@@ -277,9 +277,13 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     }
     log.info('presence.restored', { members: r.members.size, version: r.version, downMs: Math.round(r.ageMs) });
     // self-clocked (admission.ts): as many nudged clients in flight as the HELLO gate answers in
-    // half a second, each resume making room for the next; every 20 ms at most what the gate
-    // answers in that time, so the resumes arrive smoothly
-    const pacer = createNudgePacer(targets, { window: () => Math.max(50, helloGate.ratePerSec / 2) });
+    // a fifth of a second, each resume making room for the next; every 20 ms at most what the gate
+    // answers in that time, so the resumes arrive smoothly. The socket's queue is the only buffer
+    // in front of a busy server: with half a second's worth in flight (and a nudge written off
+    // after 1 s) the queue grew past the clients' 250 ms retransmission timers, their copies
+    // filled it and it dropped thousands of datagrams a second, AUTHs among them; a fifth keeps
+    // it short, and a nudge is written off only after 3 s (README, Performance: the storm).
+    const pacer = createNudgePacer(targets, { window: () => Math.max(50, helloGate.ratePerSec / 5), timeoutMs: 3000 });
     nudges = pacer;
     // Before the nudges, a HOLD to every restored session (PROTOCOL.md §2.7): "wait for your
     // STALE", with a wait that grows with its place in the queue. Without it, the clients not yet
