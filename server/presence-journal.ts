@@ -152,7 +152,14 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
   let fd: number | null = null;
 
   /** Writes the whole list at `version` to a fresh file, then takes its place. */
+  // Session ids are written with the next change or at the end of the turn, not one write(2)
+  // each: a restart storm opens a thousand sessions a second. They only steer the nudges after a
+  // restart; a kill loses at most one turn's worth, and those clients resume on their own.
+  let pendingSessions = '';
+  let sessionsQueued = false;
+
   function snapshot(version: number, members: Iterable<Member>): void {
+    pendingSessions = ''; // the snapshot has every session id
     const tmp = file + '.tmp';
     const lines = [JSON.stringify({ h: 1, epoch, boot: bootId ?? '', v: version })];
     for (const m of members) lines.push(JSON.stringify({ m: row(m) }));
@@ -166,6 +173,14 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
   }
 
   snapshot(restored?.version ?? 0, restored?.members.values() ?? []);
+
+  function flushSessions(): void {
+    sessionsQueued = false;
+    if (pendingSessions === '') return;
+    const text = pendingSessions;
+    pendingSessions = '';
+    append(text);
+  }
 
   function append(text: string): void {
     if (fd === null) return;
@@ -189,7 +204,8 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
         snapshot(p.version, p.members.values());
         return;
       }
-      let text = '';
+      let text = pendingSessions;
+      pendingSessions = '';
       for (let i = from; i < p.log.length; i++) {
         const d = p.log.at(i) as Delta;
         if (d.kind === 'leave') sids.delete(d.email);
@@ -202,8 +218,12 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
     },
     session(email, sid) {
       sids.set(email, sid);
-      append(JSON.stringify({ s: [email, sid] }) + '\n');
+      pendingSessions += JSON.stringify({ s: [email, sid] }) + '\n';
       changes++;
+      if (!sessionsQueued) {
+        sessionsQueued = true;
+        setImmediate(flushSessions);
+      }
     },
     touch() {
       if (fd === null) return;
@@ -215,6 +235,7 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
       }
     },
     close() {
+      flushSessions();
       if (fd !== null) closeSync(fd);
       fd = null;
     },

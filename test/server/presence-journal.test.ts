@@ -45,6 +45,27 @@ describe('presence journal (server/presence-journal.ts)', () => {
     third.close();
   });
 
+  it('writes session ids at the end of the turn (or with the next change), so a kill after it keeps them', async () => {
+    const f = file();
+    const j = openPresenceJournal(f, { bootId: 'boot-1' });
+    let p: PresenceLog = emptyPresence(j.epoch);
+    p = applyJoin(p, m('a@x', 1));
+    j.session('a@x', 7);
+    j.record(p); // the pending id goes out with the change, before it
+    expect(readFileSync(f, 'utf8')).toMatch(/\{"s":\["a@x",7\]\}\n\{"j"/);
+    p = applyJoin(p, m('b@x', 2));
+    j.record(p);
+    j.session('b@x', 8);
+    expect(readFileSync(f, 'utf8')).not.toContain('"b@x",8');
+    await new Promise((r) => setImmediate(r));
+    expect(readFileSync(f, 'utf8')).toContain('{"s":["b@x",8]}');
+    // no close: as after a SIGKILL
+    const again = openPresenceJournal(f, { bootId: 'boot-1' });
+    expect(Object.fromEntries(again.restored?.sids ?? [])).toEqual({ 'a@x': 7, 'b@x': 8 });
+    again.close();
+    j.close();
+  });
+
   it('trusts nothing after a reboot, from an unknown boot, or when older than the clients wait', () => {
     const f = file();
     const j = openPresenceJournal(f, { bootId: 'boot-1' });
