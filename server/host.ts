@@ -649,9 +649,18 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     return openSession(email, from, split, req.peerKey, req.ticket, 'resume', { epoch: req.epoch, version: req.version });
   }
 
+  // session ids come from a pool of random bytes: randomBytes(4) per session was ~20 µs of a
+  // resume in a restart storm (ids are in clear on the wire; they need only be unpredictable)
+  let sidPool = Buffer.alloc(0);
+  let sidAt = 0;
   function newSid(): number {
     for (;;) {
-      const sid = randomBytes(4).readUInt32BE(0);
+      if (sidAt + 4 > sidPool.length) {
+        sidPool = randomBytes(4096);
+        sidAt = 0;
+      }
+      const sid = sidPool.readUInt32BE(sidAt);
+      sidAt += 4;
       if (sid !== 0 && !sessions.has(sid)) return sid;
     }
   }
