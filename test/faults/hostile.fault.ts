@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seal } from '../../runtime/crypto/aead.ts';
 import { SESSION_TYPES, Type } from '../../runtime/wire/constants.ts';
-import { encodeSessionHeader, encodeStale } from '../../runtime/wire/outer.ts';
+import { encodeHold, encodeSessionHeader, encodeStale } from '../../runtime/wire/outer.ts';
 import { FULL, record } from './lib/figures.ts';
 import { packDatagrams } from './lib/mutator.ts';
 import { Netns } from './lib/netns.ts';
@@ -241,6 +241,10 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     // STALEs naming T's own session and others, with made-up reset tokens (§2.6)
     const stale = (sid: number) => Buffer.from(encodeStale(sid, randomBytes(16)));
     add('forged STALE', [...Array.from({ length: 100 }, () => stale(tSid)), ...Array.from({ length: 100 }, (_, i) => stale((oSid + i + 1) >>> 0))]);
+    // HOLDs asking T to wait 30 s, with made-up hold tokens (§2.7): believed, they would stop
+    // T's watchdog, and the kill below would be noticed 30 s late
+    const hold = (sid: number) => Buffer.from(encodeHold(sid, randomBytes(16), 30_000));
+    add('forged HOLD', [...Array.from({ length: 100 }, () => hold(tSid)), ...Array.from({ length: 100 }, (_, i) => hold((oSid + i + 1) >>> 0))]);
     expect(forged.length).toBeGreaterThanOrEqual(10_000);
     const file = join(dir, 'forged-client.bin');
     writeFileSync(file, packDatagrams(forged));
@@ -269,7 +273,7 @@ describe('forged, replayed and byte-flipped datagrams (real captures, real proce
     // while we still wait for the server's start-up line)
     await until(() => backOnlineAt(T, killT) !== undefined, 15_000, 'T back online');
     record('forgeries → client', [
-      ['datagrams (replayed / flipped / other session / KICK+PAGE+TRUCO / old counter / STALE)', `${forged.length} (${Object.values(kinds).join(' / ')})`, '≥ 10000'],
+      ['datagrams (replayed / flipped / other session / KICK+PAGE+TRUCO / old counter / STALE / HOLD)', `${forged.length} (${Object.values(kinds).join(' / ')})`, '≥ 10000'],
       ['refused and counted by the client', d1 - d0],
       ['accepted', accepted, '0'],
       ['server SIGKILL noticed by the client after ms', noticedMs, '4000–5300 (misses + 2 intervals)'],
