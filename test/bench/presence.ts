@@ -12,7 +12,8 @@
  * and join_leave_p99_ms is the 99th percentile over all clients and events of the time from
  * the event (the joiner's AUTH_RESULT, the leaver's BYE) to the delta arriving. False evictions
  * (a KICK, a STALE or a LEAVE for a client that answered every probe) count over the whole run.
- * CPU and RSS are read from /proc; rss_per_user_kb = (RSS at the end − RSS of the idle server) / N.
+ * CPU and RSS are read from /proc; rss_per_user_kb = (median RSS over the held window, read once a
+ * second − RSS of the idle server) / N.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -175,6 +176,11 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     const events0 = server.events();
     log(`  settled; server events so far: ${JSON.stringify(events0)}`);
     cpu.start();
+    // the RSS once a second over the held window: one reading lands anywhere in the garbage
+    // collector's cycle (the old generation and the sockets' buffers grow until a full collection),
+    // so the figure is the median of the readings
+    const rssSamples: number[] = [];
+    const rssTimer = setInterval(() => rssSamples.push(rssMb(server.pid)), 1000);
     const quietS = Math.max(2, opts.seconds / 2);
     await sleep(quietS * 1000);
     const quiet = await Promise.all(shards.map((w) => w.ask<ShardStats>({ cmd: 'stats' })));
@@ -210,7 +216,10 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     const cpuPct = cpu.stop();
     const events1 = server.events();
     log(`  server events in the window: ${JSON.stringify(Object.fromEntries(Object.entries(events1).map(([k, v]) => [k, v - (events0[k] ?? 0)]).filter(([, v]) => Number(v) > 0)))}`);
-    const rss = rssMb(server.pid);
+    clearInterval(rssTimer);
+    rssSamples.push(rssMb(server.pid));
+    const rss = median(rssSamples);
+    log(`  server RSS over the window (MB): median ${round(rss, 1)}, min ${round(Math.min(...rssSamples), 1)}, max ${round(Math.max(...rssSamples), 1)}, ${rssSamples.length} readings`);
     // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
     const stats = server.lastStats();
     const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
