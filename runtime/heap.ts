@@ -20,17 +20,11 @@
  * 10 000 users (presence bench, 30 s, pretenuring off in both runs): RSS 199 -> 174 MB, 8.9 ->
  * 5.8 KB per user, CPU 55.7 / 54.4 % of a core, probe drift p99 24 / 8 ms; the 10 000-client
  * restart storm within its run-to-run spread (14.2-17.9 s without, 16.1 s with).
- *
- * And it starts the young generation at that size (--min-semi-space-size=8) instead of letting it
- * grow there as soon as anyone is online: an idle server is ~15 MB more resident (101 -> 116 MB),
- * a loaded one the same (1 000 users, presence bench, 20 s: 117.2 / 119.8 MB, CPU 11.9 / 10.9 %),
- * and what memory grows by is then what users cost: 16.6 -> 3.7 KB per user at 1 000, 6.2 at
- * 5 000 and 6.9 at 10 000 (which counted the young generation's growth as the users' before).
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** node flags the server runs with (package.json's `server` script; the tests spawn it with them too) */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--min-semi-space-size=8'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
 
 let done = false;
 
