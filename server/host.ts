@@ -262,14 +262,17 @@ export async function startHost(opts: HostOptions): Promise<Host> {
   // user's grace runs from its nudge, twice as long (its client may meet a storm of resumes),
   // so a slow storm does not turn into LEAVEs and JOINs for everyone.
   const ghosts = new Map<string, { sid: number; address: Address; until: number }>();
-  let nudges: NudgePacer<{ email: string; sid: number; address: Address }> | null = null;
+  /** a restored session to nudge; its reset token is made once, for its HOLD and its STALEs */
+  type Target = { email: string; sid: number; address: Address; reset?: Uint8Array };
+  let nudges: NudgePacer<Target> | null = null;
   let nudgeTimer: NodeJS.Timeout | null = null;
   let holdTimer: NodeJS.Immediate | null = null;
   if (journal?.restored && journal.restored.members.size > 0) {
     const r = journal.restored;
     registry.send({ type: 'PRESENCE.RESTORE', version: r.version, members: [...r.members.values()] });
     const grace = (4 + opts.misses) * opts.intervalMs;
-    const targets: Array<{ email: string; sid: number; address: Address }> = [];
+    const targets: Target[] = [];
+    const resetOf = (n: Target): Uint8Array => (n.reset ??= resetToken(resetKey, n.sid));
     for (const m of r.members.values()) {
       const sid = r.sids.get(m.email) ?? 0;
       ghosts.set(m.email, { sid, address: m.address, until: sid !== 0 ? Infinity : now() + grace });
@@ -295,9 +298,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     const hold = () => {
       holdTimer = null;
       for (const end = Math.min(targets.length, held + HOLD_SLICE); held < end; held++) {
-        const n = targets[held] as (typeof targets)[number];
+        const n = targets[held] as Target;
         if (!ghosts.has(n.email)) continue;
-        udp.send(encodeHold(n.sid, holdToken(resetToken(resetKey, n.sid)), holdWaitMs(held, rate)), n.address);
+        udp.send(encodeHold(n.sid, holdToken(resetOf(n)), holdWaitMs(held, rate)), n.address);
       }
       if (held < targets.length) holdTimer = setImmediate(hold);
       else log.info('hold.sent', { n: held, ms: Math.round(performance.now() - holdT0) });
@@ -310,7 +313,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       for (const n of pacer.due(t, Math.max(5, helloGate.ratePerSec / 50))) {
         const g = ghosts.get(n.email);
         if (g) g.until = t + 2 * grace;
-        udp.send(encodeStale(n.sid, resetToken(resetKey, n.sid)), n.address);
+        udp.send(encodeStale(n.sid, resetOf(n)), n.address);
       }
       if (pacer.waiting > 0) nudgeTimer = setTimeout(nudge, 20);
     };
