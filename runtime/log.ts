@@ -4,6 +4,7 @@
  * the first place, and `redact` is a second line of defence for known field names.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { turnBuffer } from './turn-buffer.ts';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -50,25 +51,13 @@ export function createLogger(opts: { level?: Level; file?: string; stream?: Node
   // write(2) per call, and a server resuming a thousand clients a second logs a line for each
   // (~3 % of its time in a restart storm went to those writes). Written at the end of the turn,
   // at 64 KB, at close and at exit; a SIGKILL loses at most the current turn's lines.
-  let pending = '';
-  let scheduled = false;
-  const flush = () => {
-    scheduled = false;
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    out.write(text);
-  };
+  const buffer = turnBuffer((text) => out.write(text), 65_536);
+  const flush = buffer.flush;
   atExit.add(flush);
   const make = (base: Record<string, unknown>): Logger => {
     const write = (level: Level, event: string, fields?: Record<string, unknown>) => {
       if (ORDER[level] < min) return;
-      pending += JSON.stringify({ t: new Date().toISOString(), level, event, ...base, ...(fields ? redact(fields) : {}) }) + '\n';
-      if (pending.length >= 65_536) flush();
-      else if (!scheduled) {
-        scheduled = true;
-        setImmediate(flush);
-      }
+      buffer.add(JSON.stringify({ t: new Date().toISOString(), level, event, ...base, ...(fields ? redact(fields) : {}) }) + '\n');
     };
     return {
       debug: (e, f) => write('debug', e, f),

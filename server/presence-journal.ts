@@ -23,6 +23,7 @@
 import { closeSync, existsSync, fstatSync, futimesSync, openSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { PresenceLog } from '../machines/presence.ts';
+import { turnBuffer } from '../runtime/turn-buffer.ts';
 import type { Address, Delta, Member } from '../runtime/wire/types.ts';
 
 export interface Restored {
@@ -155,11 +156,10 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
   // Session ids are written with the next change or at the end of the turn, not one write(2)
   // each: a restart storm opens a thousand sessions a second. They only steer the nudges after a
   // restart; a kill loses at most one turn's worth, and those clients resume on their own.
-  let pendingSessions = '';
-  let sessionsQueued = false;
+  const pendingSessions = turnBuffer((text) => append(text));
 
   function snapshot(version: number, members: Iterable<Member>): void {
-    pendingSessions = ''; // the snapshot has every session id
+    pendingSessions.take(); // the snapshot has every session id
     const tmp = file + '.tmp';
     const lines = [JSON.stringify({ h: 1, epoch, boot: bootId ?? '', v: version })];
     for (const m of members) lines.push(JSON.stringify({ m: row(m) }));
@@ -173,14 +173,6 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
   }
 
   snapshot(restored?.version ?? 0, restored?.members.values() ?? []);
-
-  function flushSessions(): void {
-    sessionsQueued = false;
-    if (pendingSessions === '') return;
-    const text = pendingSessions;
-    pendingSessions = '';
-    append(text);
-  }
 
   function append(text: string): void {
     if (fd === null) return;
@@ -204,8 +196,7 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
         snapshot(p.version, p.members.values());
         return;
       }
-      let text = pendingSessions;
-      pendingSessions = '';
+      let text = pendingSessions.take();
       for (let i = from; i < p.log.length; i++) {
         const d = p.log.at(i) as Delta;
         if (d.kind === 'leave') sids.delete(d.email);
@@ -218,12 +209,8 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
     },
     session(email, sid) {
       sids.set(email, sid);
-      pendingSessions += JSON.stringify({ s: [email, sid] }) + '\n';
+      pendingSessions.add(JSON.stringify({ s: [email, sid] }) + '\n');
       changes++;
-      if (!sessionsQueued) {
-        sessionsQueued = true;
-        setImmediate(flushSessions);
-      }
     },
     touch() {
       if (fd === null) return;
@@ -235,7 +222,7 @@ export function openPresenceJournal(file: string, opts: JournalOptions = {}): Pr
       }
     },
     close() {
-      flushSessions();
+      pendingSessions.flush();
       if (fd !== null) closeSync(fd);
       fd = null;
     },
