@@ -103,6 +103,15 @@ let intervalMs = 1000;
 /** the server's `misses`, from the AUTH result: the watchdog fires after misses + 2 silent intervals */
 let misses = 3;
 let mode: 'ramp' | 'full' = 'ramp';
+/**
+ * Set by a `login` with `deferSync` (the presence bench's ramp), cleared by `resync`: a client
+ * that must sync leaves it for later, and keeps acknowledging the version it holds (none, after
+ * a fresh login). The server then sends it 19-byte TRUCOs that say "resync" instead of windows of
+ * ~1.2 KB of deltas: at 15 000 clients, a ramp of 250 logins a second kept every client behind,
+ * every probe a full window, and the server (and generators) past the 2 cores, so that the ramp
+ * stalled around 15 000-18 000 and clients were falsely evicted before anything was measured.
+ */
+let deferSync = false;
 const clients = new Map<string, Client>();
 
 // ---- counters (reset by 'reset') --------------------------------------------------------------
@@ -227,7 +236,7 @@ function onTruco(c: Client, t: LightTruco): void {
   }
   c.lastTruco = now;
   trucos++;
-  if (c.sync === null) {
+  if (c.sync === null && !deferSync) {
     if (t.epoch !== c.epoch) startSync(c);
     else if (t.version > c.version) {
       if (t.resync || t.base > c.version || t.count !== t.version - t.base) startSync(c);
@@ -563,6 +572,7 @@ serveRequests(async (m) => {
       // at most `ratePerS` logins start per second (none: as fast as `concurrency` allows), so a
       // ramp goes at the rate the server's HELLO admission takes instead of being shed and retried
       const pace = pacer(Number(m.ratePerS ?? 0));
+      if (m.deferSync) deferSync = true;
       await pool(list, Number(m.concurrency ?? 32), async ({ email, ticket }) => {
         await pace();
         let r: string;
@@ -590,7 +600,7 @@ serveRequests(async (m) => {
     }
     case 'resync': {
       // after a ramp the clients are thousands of deltas behind (20 per probe): start over from
-      // the first roster page, `perTick` clients every 50 ms
+      // the first roster page, `perTick` clients every 50 ms (deferred syncs wait for their turn)
       const list = [...clients.values()].filter((c) => c.state === 'online');
       const perTick = Number(m.perTick ?? 1000);
       for (let i = 0; i < list.length; i += perTick) {
@@ -600,6 +610,7 @@ serveRequests(async (m) => {
         }
         await new Promise((res) => setTimeout(res, 50));
       }
+      deferSync = false;
       return { n: list.length };
     }
     case 'measure':

@@ -147,6 +147,8 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
           ratePerS: RAMP_PER_S / count,
           concurrency: Math.ceil(64 / count),
           progress: true,
+          // nobody syncs the roster until the ramp is over ('resync' below)
+          deferSync: true,
         }),
       ),
     );
