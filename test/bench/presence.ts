@@ -66,6 +66,8 @@ export interface PresenceOptions {
 }
 
 const SPARES = 8;
+/** users who come and go before the idle RSS is read (the warm baseline, below) */
+const WARM = 200;
 /** logins started per second during the ramp (all shards together) */
 const RAMP_PER_S = 250;
 /** nice value of the server process (see startBenchServer's call) */
@@ -97,10 +99,11 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     await raw.stop();
   }
   const t0 = performance.now();
-  const accounts = await prepareAccounts(dir, n + SPARES);
+  const accounts = await prepareAccounts(dir, n + SPARES + WARM);
   log(`  ${n} accounts and tickets written (scrypt N=2^8 for bench accounts) in ${round((performance.now() - t0) / 1000)} s`);
   const main = accounts.slice(0, n);
-  const spares = accounts.slice(n);
+  const spares = accounts.slice(n, n + SPARES);
+  const warm = accounts.slice(n + SPARES);
   const server = await startBenchServer({
     dir,
     intervalMs,
@@ -114,24 +117,41 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
   });
   const shards: Worker[] = [];
   try {
-    await sleep(500);
-    // the idle server's RSS once its start-up is over: it still climbs for about a second after it
-    // listens (longer on a loaded machine), and a reading taken mid-climb put up to 20 MB of
-    // start-up into the per-user figure
-    let idleRss = rssMb(server.pid);
-    for (let i = 0; i < 20; i++) {
-      await sleep(250);
-      const r = rssMb(server.pid);
-      if (Math.abs(r - idleRss) < 1) break;
-      idleRss = r;
-    }
     const perShard = opts.perShard ?? 10_000;
     const count = Math.max(1, Math.ceil(n / perShard));
     // with --profile the load generators are profiled too (into DIR/loadgen)
     const env: NodeJS.ProcessEnv | undefined = opts.profileDir ? { TRUCO_LOADGEN_PROFILE: join(opts.profileDir, 'loadgen') } : undefined;
-    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + 1024, ...(env ? { env } : {}) }));
+    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + WARM + 1024, ...(env ? { env } : {}) }));
     await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port: server.port, serverKey: server.key, intervalMs, mode: 'ramp' })));
-    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: spares.map((a) => a.email) })));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: [...spares, ...warm].map((a) => a.email) })));
+
+    // ---- the idle server's RSS, cold and then warm ------------------------------------------------
+    // Cold: once its start-up is over (it still climbs for about a second after it listens, longer
+    // on a loaded machine; a reading taken mid-climb put up to 20 MB of start-up into the figure).
+    const settledRss = async () => {
+      let r0 = rssMb(server.pid);
+      for (let i = 0; i < 20; i++) {
+        await sleep(250);
+        const r = rssMb(server.pid);
+        if (Math.abs(r - r0) < 1) break;
+        r0 = r;
+      }
+      return r0;
+    };
+    await sleep(500);
+    const coldRss = await settledRss();
+    // Warm: after WARM clients logged in, were probed for a few intervals and logged out. The first
+    // users online make V8 grow its young generation from its start-up size to its cap (~14 MB,
+    // whatever N) and compile the hot paths; that is the idle state of any server that has served
+    // anyone, and counted per user it made 1 000 users look like 14 KB each. KB / user is counted
+    // from this baseline; the cold one is printed beside it.
+    const home = shards[0] as Worker;
+    await home.ask({ cmd: 'login', clients: warm, ratePerS: RAMP_PER_S, concurrency: 32 });
+    await sleep(3 * intervalMs);
+    for (const a of warm) await home.ask({ cmd: 'leave', email: a.email });
+    await sleep(2 * intervalMs);
+    const idleRss = await settledRss();
+    log(`  idle server RSS: ${round(coldRss, 1)} MB cold, ${round(idleRss, 1)} MB warm (after ${warm.length} users came and left)`);
 
     // ---- ramp up: every client logs in (RESUME with its ticket) --------------------------------
     const tl = performance.now();
@@ -225,7 +245,7 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
     const stats = server.lastStats();
     const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
-    if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
+    if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)} (cold ${round(coldRss, 1)})`);
 
     const evictedSet = new Set<string>();
     for (const s of end) for (const e of [...s.evicted, ...s.unexpectedLeaves]) evictedSet.add(e);
