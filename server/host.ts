@@ -490,8 +490,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     // memory in MB (what rss_per_user_kb is made of: the JS heap, Buffers outside it, the rest)
     const mu = process.memoryUsage();
     const mb = (b: number) => Math.round(b / 1e5) / 10;
-    const young = getHeapSpaceStatistics().find((sp) => sp.space_name === 'new_space');
-    const mem = { rss: mb(mu.rss), heapTotal: mb(mu.heapTotal), heapUsed: mb(mu.heapUsed), newSpace: mb(young?.space_size ?? 0), external: mb(mu.external), arrayBuffers: mb(mu.arrayBuffers) };
+    const spaces = getHeapSpaceStatistics();
+    const young = spaces.find((sp) => sp.space_name === 'new_space');
+    const mem = { rss: mb(mu.rss), heapTotal: mb(mu.heapTotal), heapUsed: mb(mu.heapUsed), newSpace: mb(young?.space_size ?? 0), newSpaceResident: mb(young?.physical_space_size ?? 0), heapResident: mb(spaces.reduce((a, sp) => a + sp.physical_space_size, 0)), external: mb(mu.external), arrayBuffers: mb(mu.arrayBuffers) };
     const probeLateMs = probeLateness.summary();
     probeLateness.reset();
     log.info('server.stats', { sessions: sessions.size, handshakes: stats.handshakes, loopMaxMs, probeLateMs, unjudged, dropped, mem });

@@ -13,7 +13,10 @@
  * the event (the joiner's AUTH_RESULT, the leaver's BYE) to the delta arriving. False evictions
  * (a KICK, a STALE or a LEAVE for a client that answered every probe) count over the whole run.
  * CPU and RSS are read from /proc; rss_per_user_kb = (median RSS over the held window, read once a
- * second − RSS of the idle server) / N.
+ * second − RSS of the idle server − the growth of V8's young generation) / N. The young generation's
+ * resident size (the server reports it in its stats line) goes from ~8 MB when idle to its cap of
+ * 2 × 8 MB semi-spaces as soon as anyone is online, whatever N: a fixed cost, not a user's. Counted
+ * per user it made 1 000 users look like 14 KB each; the figure with it is printed beside.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,8 +69,6 @@ export interface PresenceOptions {
 }
 
 const SPARES = 8;
-/** users who come and go before the idle RSS is read (the warm baseline, below) */
-const WARM = 200;
 /** logins started per second during the ramp (all shards together) */
 const RAMP_PER_S = 250;
 /** nice value of the server process (see startBenchServer's call) */
@@ -99,11 +100,10 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     await raw.stop();
   }
   const t0 = performance.now();
-  const accounts = await prepareAccounts(dir, n + SPARES + WARM);
+  const accounts = await prepareAccounts(dir, n + SPARES);
   log(`  ${n} accounts and tickets written (scrypt N=2^8 for bench accounts) in ${round((performance.now() - t0) / 1000)} s`);
   const main = accounts.slice(0, n);
-  const spares = accounts.slice(n, n + SPARES);
-  const warm = accounts.slice(n + SPARES);
+  const spares = accounts.slice(n);
   const server = await startBenchServer({
     dir,
     intervalMs,
@@ -113,6 +113,8 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     // 8, and falls behind reading its answers; a raised priority (root only) keeps it measuring
     // the server rather than its neighbours. The load generators keep the default.
     priority: SERVER_PRIORITY,
+    // the stats line (and in it the young generation's size) once a second, not every 10 s
+    args: ['--stats-interval', '1000'],
     nodeFlags: [...(opts.serverFlags ?? []), ...(opts.profileDir ? ['--cpu-prof', '--cpu-prof-dir', opts.profileDir] : [])],
   });
   const shards: Worker[] = [];
@@ -121,37 +123,27 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     const count = Math.max(1, Math.ceil(n / perShard));
     // with --profile the load generators are profiled too (into DIR/loadgen)
     const env: NodeJS.ProcessEnv | undefined = opts.profileDir ? { TRUCO_LOADGEN_PROFILE: join(opts.profileDir, 'loadgen') } : undefined;
-    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + WARM + 1024, ...(env ? { env } : {}) }));
+    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + 1024, ...(env ? { env } : {}) }));
     await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port: server.port, serverKey: server.key, intervalMs, mode: 'ramp' })));
-    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: [...spares, ...warm].map((a) => a.email) })));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: spares.map((a) => a.email) })));
 
-    // ---- the idle server's RSS, cold and then warm ------------------------------------------------
-    // Cold: once its start-up is over (it still climbs for about a second after it listens, longer
-    // on a loaded machine; a reading taken mid-climb put up to 20 MB of start-up into the figure).
-    const settledRss = async () => {
-      let r0 = rssMb(server.pid);
-      for (let i = 0; i < 20; i++) {
-        await sleep(250);
-        const r = rssMb(server.pid);
-        if (Math.abs(r - r0) < 1) break;
-        r0 = r;
-      }
-      return r0;
-    };
+    // ---- the idle server's RSS, once its start-up is over ----------------------------------------
+    // It still climbs for about a second after it listens (longer on a loaded machine); a reading
+    // taken mid-climb put up to 20 MB of start-up into the per-user figure.
     await sleep(500);
-    const coldRss = await settledRss();
-    // Warm: after WARM clients logged in, were probed for a few intervals and logged out. The first
-    // users online make V8 grow its young generation from its start-up size to its cap (~14 MB,
-    // whatever N) and compile the hot paths; that is the idle state of any server that has served
-    // anyone, and counted per user it made 1 000 users look like 14 KB each. KB / user is counted
-    // from this baseline; the cold one is printed beside it.
-    const home = shards[0] as Worker;
-    await home.ask({ cmd: 'login', clients: warm, ratePerS: RAMP_PER_S, concurrency: 32 });
-    await sleep(3 * intervalMs);
-    for (const a of warm) await home.ask({ cmd: 'leave', email: a.email });
-    await sleep(2 * intervalMs);
-    const idleRss = await settledRss();
-    log(`  idle server RSS: ${round(coldRss, 1)} MB cold, ${round(idleRss, 1)} MB warm (after ${warm.length} users came and left)`);
+    let idleRss = rssMb(server.pid);
+    for (let i = 0; i < 20; i++) {
+      await sleep(250);
+      const r = rssMb(server.pid);
+      if (Math.abs(r - idleRss) < 1) break;
+      idleRss = r;
+    }
+    // and how much of V8's young generation is resident then, from the server's own stats line
+    // (once a second; v8.getHeapSpaceStatistics' physical size of the new space)
+    const statsUntil = performance.now() + 5000;
+    while (server.statsLines().length === 0 && performance.now() < statsUntil) await sleep(100);
+    const idleYoung = server.statsLines().at(-1)?.mem?.newSpaceResident ?? 0;
+    log(`  idle server memory (MB): ${JSON.stringify(server.statsLines().at(-1)?.mem)}`);
 
     // ---- ramp up: every client logs in (RESUME with its ticket) --------------------------------
     const tl = performance.now();
@@ -202,6 +194,7 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     // collector's cycle (the old generation and the sockets' buffers grow until a full collection),
     // so the figure is the median of the readings
     const rssSamples: number[] = [];
+    const windowFrom = Date.now();
     const rssTimer = setInterval(() => rssSamples.push(rssMb(server.pid)), 1000);
     const quietS = Math.max(2, opts.seconds / 2);
     await sleep(quietS * 1000);
@@ -241,11 +234,14 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     clearInterval(rssTimer);
     rssSamples.push(rssMb(server.pid));
     const rss = median(rssSamples);
+    const youngs = server.statsLines().filter((l) => l.t >= windowFrom && l.mem?.newSpaceResident !== undefined).map((l) => l.mem?.newSpaceResident as number);
+    const youngGrowth = youngs.length ? Math.max(0, median(youngs) - idleYoung) : 0;
+    log(`  young generation resident: ${round(idleYoung, 1)} MB idle, ${youngs.length ? round(median(youngs), 1) : '?'} MB over the window; KB/user with its growth counted ${round(((rss - idleRss) * 1024) / n, 2)}`);
     log(`  server RSS over the window (MB): median ${round(rss, 1)}, min ${round(Math.min(...rssSamples), 1)}, max ${round(Math.max(...rssSamples), 1)}, ${rssSamples.length} readings`);
     // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
     const stats = server.lastStats();
     const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
-    if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)} (cold ${round(coldRss, 1)})`);
+    if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
 
     const evictedSet = new Set<string>();
     for (const s of end) for (const e of [...s.evicted, ...s.unexpectedLeaves]) evictedSet.add(e);
@@ -262,7 +258,7 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
       false_evictions: evictedSet.size,
       server_cpu_pct: round(cpuPct, 1),
       server_rss_mb: round(rss, 1),
-      rss_per_user_kb: round(((rss - idleRss) * 1024) / n, 2),
+      rss_per_user_kb: round(((rss - idleRss - youngGrowth) * 1024) / n, 2),
       presence_bytes_per_client_s: round(bytes / n / quietSeconds, 1),
       join_leave_p99_ms: round(quantile(samples, 0.99), 1),
       raw_echo_pairs_per_s: Math.round(rawPairs),

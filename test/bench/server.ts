@@ -27,10 +27,19 @@ export interface BenchServer {
   /** the last `server.stats` line it logged (every 10 s), if any */
   lastStats(): string | undefined;
   /** every `server.stats` line it logged (kept within the last 200 KB of its log), parsed, with `t` in ms */
-  statsLines(): Array<{ t: number; probeLateMs?: { probes: number; p50: number; p99: number; max: number } }>;
+  statsLines(): StatsLine[];
   /** how many log lines of each event so far (with `logLevel: 'info'`) */
   events(): Record<string, number>;
   kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** a `server.stats` line, parsed (server/host.ts) */
+export interface StatsLine {
+  /** when it was logged, ms since the epoch */
+  t: number;
+  probeLateMs?: { probes: number; p50: number; p99: number; max: number };
+  /** MB: rss, heapTotal, heapUsed, newSpace (the young generation, committed) and newSpaceResident, heapResident, external, arrayBuffers */
+  mem?: Record<string, number>;
 }
 
 export async function startBenchServer(opts: {
@@ -126,12 +135,12 @@ export async function startBenchServer(opts: {
         },
         statsLines: () => {
           if (proc.exitCode === null && proc.signalCode === null) catchUp();
-          const out: Array<{ t: number; probeLateMs?: { probes: number; p50: number; p99: number; max: number } }> = [];
+          const out: StatsLine[] = [];
           for (const l of err.split('\n')) {
             if (!l.includes('"server.stats"')) continue;
             try {
-              const o = JSON.parse(l) as { t: string; probeLateMs?: { probes: number; p50: number; p99: number; max: number } };
-              out.push({ t: Date.parse(o.t), ...(o.probeLateMs ? { probeLateMs: o.probeLateMs } : {}) });
+              const o = JSON.parse(l) as Omit<StatsLine, 't'> & { t: string };
+              out.push({ t: Date.parse(o.t), ...(o.probeLateMs ? { probeLateMs: o.probeLateMs } : {}), ...(o.mem ? { mem: o.mem } : {}) });
             } catch {
               /* a line cut by the 200 KB window */
             }
