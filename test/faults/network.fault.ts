@@ -206,6 +206,12 @@ async function spawnVictim(k: number): Promise<{ farm: Farm; email: string }> {
     if (v.state === 'online') return { farm, email };
     const why = String(v.states.at(-1)?.error);
     victimRetries.push(`${email}: ${why}`);
+    // what both ends logged about this victim, to tell which exchange failed (a retry is rare:
+    // twice in ~20 CI runs, and its cause was never seen)
+    console.log(
+      `S2: ${email} must try again (${why}); its client's log:\n${farm.stderr.slice(-20).join('\n')}\nthe server's events naming it:\n` +
+        server.events.filter((e) => e.email === email).slice(-20).map((e) => JSON.stringify(e)).join('\n'),
+    );
     if (attempt === 3) throw new Error(`${email} could not sign up or log in: ${victimRetries.filter((r) => r.startsWith(email)).join(', ')}`);
     v.states.length = 0;
     // the account may exist already (the sign-up went through, the login did not): log in
