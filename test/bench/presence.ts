@@ -142,7 +142,8 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     // (once a second; v8.getHeapSpaceStatistics' physical size of the new space)
     const statsUntil = performance.now() + 5000;
     while (server.statsLines().length === 0 && performance.now() < statsUntil) await sleep(100);
-    const idleYoung = server.statsLines().at(-1)?.mem?.newSpaceResident ?? 0;
+    // (none within 5 s: nothing is left out, rather than the whole young generation)
+    const idleYoung = server.statsLines().at(-1)?.mem?.newSpaceResident;
     log(`  idle server memory (MB): ${JSON.stringify(server.statsLines().at(-1)?.mem)}`);
 
     // ---- ramp up: every client logs in (RESUME with its ticket) --------------------------------
@@ -235,10 +236,10 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     rssSamples.push(rssMb(server.pid));
     const rss = median(rssSamples);
     const youngs = server.statsLines().filter((l) => l.t >= windowFrom && l.mem?.newSpaceResident !== undefined).map((l) => l.mem?.newSpaceResident as number);
-    const youngGrowth = youngs.length ? Math.max(0, median(youngs) - idleYoung) : 0;
-    log(`  young generation resident: ${round(idleYoung, 1)} MB idle, ${youngs.length ? round(median(youngs), 1) : '?'} MB over the window; KB/user with its growth counted ${round(((rss - idleRss) * 1024) / n, 2)}`);
+    const youngGrowth = youngs.length && idleYoung !== undefined ? Math.max(0, median(youngs) - idleYoung) : 0;
+    log(`  young generation resident: ${idleYoung === undefined ? '?' : round(idleYoung, 1)} MB idle, ${youngs.length ? round(median(youngs), 1) : '?'} MB over the window; KB/user with its growth counted ${round(((rss - idleRss) * 1024) / n, 2)}`);
     log(`  server RSS over the window (MB): median ${round(rss, 1)}, min ${round(Math.min(...rssSamples), 1)}, max ${round(Math.max(...rssSamples), 1)}, ${rssSamples.length} readings`);
-    // what the RSS is made of, from the server's last stats line (server.stats, every 10 s)
+    // what the RSS is made of, from the server's last stats line (server.stats, every second here)
     const stats = server.lastStats();
     const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
     if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
