@@ -158,7 +158,7 @@ export interface NudgePacer<T> {
   due(now: number, max?: number): T[];
   /** `email` resumed (or is gone): its place in the window is free */
   resumed(email: string): void;
-  /** nudges still to send, at most (the second round skips those that resumed meanwhile) */
+  /** nudges still to send: targets not nudged yet, and first nudges not yet followed by a second, less those that resumed */
   readonly waiting: number;
 }
 
@@ -174,8 +174,13 @@ export function createNudgePacer<T extends { email: string }>(
   const done = new Set<string>();
   /** the first round's nudges in the order sent, for the second round */
   const sent: Array<{ target: T; at: number }> = [];
+  /** where each target is in `queue`, and in `sent` once nudged */
+  const queued = new Map(queue.map((t, i) => [t.email, i]));
+  const sentAt = new Map<string, number>();
   let next = 0;
   let again = 0;
+  /** resumed targets still ahead of `next` or `again`: each will be skipped, not nudged */
+  let skips = 0;
   const take = (t: T, now: number, out: T[]) => {
     inflight.set(t.email, now);
     out.push(t);
@@ -190,7 +195,11 @@ export function createNudgePacer<T extends { email: string }>(
       const out: T[] = [];
       while (out.length < room && next < queue.length) {
         const t = queue[next++] as T;
-        if (done.has(t.email)) continue;
+        if (done.has(t.email)) {
+          skips--;
+          continue;
+        }
+        sentAt.set(t.email, sent.length);
         sent.push({ target: t, at: now });
         take(t, now, out);
       }
@@ -198,6 +207,7 @@ export function createNudgePacer<T extends { email: string }>(
         const s = sent[again] as { target: T; at: number };
         if (done.has(s.target.email)) {
           again++;
+          skips--;
           continue;
         }
         if (now - s.at < againMs) break;
@@ -207,16 +217,22 @@ export function createNudgePacer<T extends { email: string }>(
       if (again >= sent.length && next >= queue.length) {
         done.clear();
         sent.length = 0;
+        sentAt.clear();
         again = 0;
+        skips = 0;
       }
       return out;
     },
     resumed(email) {
       inflight.delete(email);
-      if (next < queue.length || again < sent.length) done.add(email);
+      if ((next >= queue.length && again >= sent.length) || done.has(email)) return;
+      done.add(email);
+      const q = queued.get(email);
+      const a = sentAt.get(email);
+      if ((q !== undefined && q >= next) || (a !== undefined && a >= again)) skips++;
     },
     get waiting() {
-      return queue.length - next + (sent.length - again);
+      return queue.length - next + (sent.length - again) - skips;
     },
   };
 }

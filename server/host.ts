@@ -316,6 +316,8 @@ export async function startHost(opts: HostOptions): Promise<Host> {
         udp.send(encodeStale(n.sid, resetOf(n)), n.address);
       }
       if (pacer.waiting > 0) nudgeTimer = setTimeout(nudge, 20);
+      // all nudged, and the second round owes nobody: the pacer and its 10 000 targets can go
+      else if (nudges === pacer) nudges = null;
     };
     nudge();
   }

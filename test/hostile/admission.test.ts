@@ -144,8 +144,27 @@ describe('restart nudges (createNudgePacer)', () => {
     const next = pacer.due(20);
     expect(next).toHaveLength(30);
     expect(next[0]!.email).toBe('u100@x.test');
-    // 870 never nudged, and at most the 130 nudged once more
-    expect(pacer.waiting).toBe(1000 - 130 + 130);
+    // 870 never nudged, and the 100 nudged but not resumed once more (the 30 resumed are not)
+    expect(pacer.waiting).toBe(870 + 100);
+  });
+
+  it('counts what is left exactly: a target that resumed is not waited for, in either round', () => {
+    const pacer = createNudgePacer(targets(10), { window: () => 4, againMs: 2000 });
+    pacer.resumed('u9@x.test'); // before its first nudge
+    expect(pacer.waiting).toBe(9);
+    const first = pacer.due(0);
+    expect(first).toHaveLength(4);
+    pacer.resumed('u0@x.test'); // after its first nudge
+    pacer.resumed('u0@x.test'); // told twice: counted once
+    expect(pacer.waiting).toBe(9 + 4 - 4 - 1);
+    let batch = first;
+    for (let now = 10; batch.length > 0; now += 10) {
+      for (const t of batch) pacer.resumed(t.email);
+      batch = pacer.due(now);
+    }
+    // every target resumed after its first nudge: nothing left, so the host's nudge timer stops
+    expect(pacer.waiting).toBe(0);
+    expect(pacer.due(5000)).toHaveLength(0);
   });
 
   it('gives up waiting for a nudged client after the timeout (it may be gone)', () => {
