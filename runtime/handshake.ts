@@ -5,7 +5,8 @@
  * every WELCOME / AUTH_RESULT / KEY datagram to `deliver`.
  */
 import { err, ok, type Result } from 'neverthrow';
-import * as aead from './crypto/aead.ts';
+// the AUTH and its answer through libsodium when it loads (node:crypto builds a cipher per call)
+import * as sodium from './crypto/sodium.ts';
 import { complete, initiate, type InitiatorState, type Split } from './crypto/noise.ts';
 import { HANDSHAKE_COUNTER } from './crypto/session.ts';
 import { encodeAuthRequest } from './wire/auth-request.ts';
@@ -142,16 +143,16 @@ export class HandshakeDesk {
 
     const body = encodeAuthRequest(request);
     if (body.isErr()) return err({ type: 'Internal', message: `request does not encode: ${body.error.reason}` });
-    const sealed = aead.seal(split.cs, HANDSHAKE_COUNTER, authAad(token), body.value);
+    const sealed = sodium.seal(split.cs, HANDSHAKE_COUNTER, authAad(token), body.value);
     const auth = encodeAuth(token, sealed);
     if (auth.isErr()) return err({ type: 'Internal', message: `AUTH does not encode: ${auth.error.reason}` });
     const answer = await this.exchange(
       () => auth.value,
       (m) => {
         if (m.type !== 'AUTH_RESULT') return null;
-        const plain = aead.open(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, m.sealed);
-        if (plain.isErr()) return null;
-        const result = decodeAuthResultBody(plain.value);
+        const plain = sodium.open(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, m.sealed);
+        if (plain === null) return null;
+        const result = decodeAuthResultBody(plain);
         return result.isOk() ? result.value : null;
       },
       signal,

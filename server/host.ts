@@ -15,7 +15,8 @@ import { getHeapSpaceStatistics } from 'node:v8';
 import { createActor, type Actor, type AnyActorRef, type InspectionEvent } from 'xstate';
 import type { PresenceLog } from '../machines/presence.ts';
 import { livenessRef, provideRegistry, registryMachine, type UserLeftReason } from '../machines/registry.ts';
-import * as aead from '../runtime/crypto/aead.ts';
+// the AUTH and its answer through libsodium when it loads (node:crypto builds a cipher per call)
+import * as sodium from '../runtime/crypto/sodium.ts';
 import { fingerprint, type KeyPair } from '../runtime/crypto/keys.ts';
 import { respond } from '../runtime/crypto/noise.ts';
 import { createSession, HANDSHAKE_COUNTER, serverKeys, type SessionCipher } from '../runtime/crypto/session.ts';
@@ -551,9 +552,9 @@ export async function startHost(opts: HostOptions): Promise<Host> {
       return;
     }
     if (inflight.has(id)) return;
-    const plain = aead.open(split.cs, HANDSHAKE_COUNTER, msg.aad, msg.sealed);
-    if (plain.isErr()) return drop('auth.decrypt');
-    const req = decodeAuthRequest(plain.value);
+    const plain = sodium.open(split.cs, HANDSHAKE_COUNTER, msg.aad, msg.sealed);
+    if (plain === null) return drop('auth.decrypt');
+    const req = decodeAuthRequest(plain);
     if (req.isErr()) return drop('auth.malformed');
     // Sign-ups and logins wait for a password hash; a resume does not, and never queues behind them.
     const hashes = req.value.kind !== 'resume';
@@ -584,7 +585,7 @@ export async function startHost(opts: HostOptions): Promise<Host> {
     }
     const body = encodeAuthResultBody(result);
     if (body.isErr()) return drop('auth_result.encode');
-    const sealed = aead.seal(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, body.value);
+    const sealed = sodium.seal(split.sc, HANDSHAKE_COUNTER, AUTH_RESULT_AAD, body.value);
     const reply = encodeAuthResult(sealed);
     if (reply.isErr()) return drop('auth_result.encode');
     if (answered.size >= ANSWERED_MAX) {
