@@ -156,6 +156,9 @@ describe('a client SIGKILLed mid-message', () => {
     await until(() => K2.state === 'online' && K2.roster.has(P.email), 30_000, 'K back online');
     farmK2.send({ cmd: 'send', id: 'K', peer: P.email, text: 'K is back' });
     await until(() => farmP.events.some((e) => e.ev === 'line' && e.dir === 'in' && e.text === 'K is back'), 15_000, 'K chats again');
+    // and K's own record of that send: it comes on another pipe and may be read after P's display,
+    // which the checker would otherwise take for a message nobody sent (a CI run did)
+    await until(() => farmK2.events.some((e) => e.ev === 'sent' && e.text === 'K is back'), 5000, "K's record of its send");
     const after = read();
     const c = checkChat(opsFromEvents([...farmK.events, ...farmK2.events], () => K.email).concat(opsFromEvents(farmP.events, () => P.email)));
     const notLost = c.anomalies.filter((a) => a.kind !== 'unresolved' || a.mid !== longMid);
