@@ -158,7 +158,7 @@ export interface NudgePacer<T> {
   due(now: number, max?: number): T[];
   /** `email` resumed (or is gone): its place in the window is free */
   resumed(email: string): void;
-  /** nudges still to send: targets not nudged yet, and first nudges not yet followed by a second, less those that resumed */
+  /** targets still owed a nudge (a first, or the second): neither resumed nor nudged twice */
   readonly waiting: number;
 }
 
@@ -171,16 +171,12 @@ export function createNudgePacer<T extends { email: string }>(
   const againMs = opts.againMs ?? 2000;
   /** email → when nudged; insertion order is time order */
   const inflight = new Map<string, number>();
-  const done = new Set<string>();
+  /** the targets still owed a nudge (a first, or the second): not resumed, not nudged twice */
+  const owed = new Set(queue.map((t) => t.email));
   /** the first round's nudges in the order sent, for the second round */
   const sent: Array<{ target: T; at: number }> = [];
-  /** where each target is in `queue`, and in `sent` once nudged */
-  const queued = new Map(queue.map((t, i) => [t.email, i]));
-  const sentAt = new Map<string, number>();
   let next = 0;
   let again = 0;
-  /** resumed targets still ahead of `next` or `again`: each will be skipped, not nudged */
-  let skips = 0;
   const take = (t: T, now: number, out: T[]) => {
     inflight.set(t.email, now);
     out.push(t);
@@ -195,44 +191,33 @@ export function createNudgePacer<T extends { email: string }>(
       const out: T[] = [];
       while (out.length < room && next < queue.length) {
         const t = queue[next++] as T;
-        if (done.has(t.email)) {
-          skips--;
-          continue;
-        }
-        sentAt.set(t.email, sent.length);
+        if (!owed.has(t.email)) continue;
         sent.push({ target: t, at: now });
         take(t, now, out);
       }
       while (out.length < room && next >= queue.length && again < sent.length) {
         const s = sent[again] as { target: T; at: number };
-        if (done.has(s.target.email)) {
+        if (!owed.has(s.target.email)) {
           again++;
-          skips--;
           continue;
         }
         if (now - s.at < againMs) break;
         again++;
+        owed.delete(s.target.email);
         take(s.target, now, out);
       }
       if (again >= sent.length && next >= queue.length) {
-        done.clear();
         sent.length = 0;
-        sentAt.clear();
         again = 0;
-        skips = 0;
       }
       return out;
     },
     resumed(email) {
       inflight.delete(email);
-      if ((next >= queue.length && again >= sent.length) || done.has(email)) return;
-      done.add(email);
-      const q = queued.get(email);
-      const a = sentAt.get(email);
-      if ((q !== undefined && q >= next) || (a !== undefined && a >= again)) skips++;
+      owed.delete(email);
     },
     get waiting() {
-      return queue.length - next + (sent.length - again) - skips;
+      return owed.size;
     },
   };
 }
