@@ -119,14 +119,6 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
   });
   const shards: Worker[] = [];
   try {
-    const perShard = opts.perShard ?? 10_000;
-    const count = Math.max(1, Math.ceil(n / perShard));
-    // with --profile the load generators are profiled too (into DIR/loadgen)
-    const env: NodeJS.ProcessEnv | undefined = opts.profileDir ? { TRUCO_LOADGEN_PROFILE: join(opts.profileDir, 'loadgen') } : undefined;
-    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + 1024, ...(env ? { env } : {}) }));
-    await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port: server.port, serverKey: server.key, intervalMs, mode: 'ramp' })));
-    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: spares.map((a) => a.email) })));
-
     // ---- the idle server's RSS, once its start-up is over ----------------------------------------
     // It still climbs for about a second after it listens (longer on a loaded machine); a reading
     // taken mid-climb put up to 20 MB of start-up into the per-user figure.
@@ -143,8 +135,17 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     const statsUntil = performance.now() + 5000;
     while (server.statsLines().length === 0 && performance.now() < statsUntil) await sleep(100);
     // (none within 5 s: nothing is left out, rather than the whole young generation)
-    const idleYoung = server.statsLines().at(-1)?.mem?.newSpaceResident;
-    log(`  idle server memory (MB): ${JSON.stringify(server.statsLines().at(-1)?.mem)}`);
+    const idleMem = server.statsLines().at(-1)?.mem;
+    const idleYoung = idleMem?.newSpaceResident;
+    log(`  idle server memory (MB): ${JSON.stringify(idleMem)}`);
+
+    const perShard = opts.perShard ?? 10_000;
+    const count = Math.max(1, Math.ceil(n / perShard));
+    // with --profile the load generators are profiled too (into DIR/loadgen)
+    const env: NodeJS.ProcessEnv | undefined = opts.profileDir ? { TRUCO_LOADGEN_PROFILE: join(opts.profileDir, 'loadgen') } : undefined;
+    for (let i = 0; i < count; i++) shards.push(startWorker('loadgen.ts', [], { fds: perShard + SPARES + 1024, ...(env ? { env } : {}) }));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'init', host: '127.0.0.1', port: server.port, serverKey: server.key, intervalMs, mode: 'ramp' })));
+    await Promise.all(shards.map((w) => w.ask({ cmd: 'expect', leaves: spares.map((a) => a.email) })));
 
     // ---- ramp up: every client logs in (RESUME with its ticket) --------------------------------
     const tl = performance.now();
