@@ -206,8 +206,8 @@ async function spawnVictim(k: number): Promise<{ farm: Farm; email: string }> {
     if (v.state === 'online') return { farm, email };
     const why = String(v.states.at(-1)?.error);
     victimRetries.push(`${email}: ${why}`);
-    // what both ends logged about this victim, to tell which exchange failed (a retry is rare:
-    // twice in ~20 CI runs, and its cause was never seen)
+    // what both ends logged about this victim, to tell which exchange failed (a retry is rare; the
+    // one it caught was a login answer lost after a 2 s hash, see PROTOCOL.md §3 and passwordRtoMs)
     console.log(
       `S2: ${email} must try again (${why}); its client's log:\n${farm.stderr.slice(-20).join('\n')}\nthe server's events naming it:\n` +
         server.events.filter((e) => e.email === email).slice(-20).map((e) => JSON.stringify(e)).join('\n'),

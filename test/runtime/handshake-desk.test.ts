@@ -105,4 +105,23 @@ describe('HandshakeDesk retransmissions (runtime/handshake.ts)', () => {
     expect((auths[1] as number) - (auths[0] as number)).toBeGreaterThanOrEqual(DEFAULT_TIMING.maxRtoMs * 0.75 - 1);
     expect(auths.length).toBeLessThanOrEqual(4);
   });
+
+  it('a password AUTH is retransmitted every 500 ms at most, so an answer lost after a slow hash has copies left to be answered again', async () => {
+    const { udp, sent } = fakeUdp();
+    const desk = new HandshakeDesk(udp, SERVER);
+    const LOGIN = { kind: 'login', email: 'a@b.test', password: 'correct horse battery', peerKey: new Uint8Array(32) } as const;
+    const run = desk.authenticate(serverKeys.publicKey, LOGIN);
+    // a slow WELCOME (1.5 s): a resume would wait that long before its first AUTH copy
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(desk.deliver(welcomeFor(sent.filter((s) => s.type === Type.HELLO).at(-1)!.bytes))).toBe(true);
+    // nobody answers: the AUTH is sent until the deadline (8 s after the HELLO)
+    await vi.advanceTimersByTimeAsync(DEFAULT_TIMING.deadlineMs);
+    const r = await run;
+    expect(r.isErr() && r.error.type).toBe('Unreachable');
+    const auths = sent.filter((s) => s.type === Type.AUTH).map((s) => s.at);
+    const cap = (DEFAULT_TIMING.passwordRtoMs ?? 0) * 1.25 + 1;
+    for (const g of gaps(auths)) expect(g).toBeLessThanOrEqual(cap);
+    // the server's hash takes ~2 s: after it, at least 5 copies remain before the deadline
+    expect(auths.filter((t) => t - (auths[0] as number) > 2000).length).toBeGreaterThanOrEqual(5);
+  });
 });
