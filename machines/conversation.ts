@@ -283,6 +283,26 @@ export function viewOf(s: { context: ConversationContext; matches(v: 'connected'
   return { peer: s.context.peer, connected, canSend: reason === null, reason, lines: s.context.lines, unread: s.context.unread };
 }
 
+/**
+ * `lines` with the pending outbound lines among `ids` shown delivered, as a DELIVERY.BATCH of
+ * those ids will make them: the runtime shows an acknowledgement before the machine settles it.
+ * A line already failed, or not pending, is left as it is. Searched from the newest
+ * (acknowledgements are for recent lines); the same array when nothing changes.
+ */
+export function withDelivered(lines: readonly ChatLine[], ids: ReadonlySet<string>): readonly ChatLine[] {
+  let out: ChatLine[] | null = null;
+  let left = ids.size;
+  for (let i = lines.length - 1; i >= 0 && left > 0; i--) {
+    const l = lines[i]!;
+    if (l.kind !== 'message' || l.direction !== 'out' || !ids.has(l.id)) continue;
+    left--;
+    if (l.state !== 'pending') continue;
+    out ??= lines.slice();
+    out[i] = { ...l, state: 'delivered' };
+  }
+  return out ?? lines;
+}
+
 // ---- the conversation --------------------------------------------------------------------------
 
 const conversation = setup({

@@ -15,7 +15,7 @@
  */
 import { err, ok, type Result } from 'neverthrow';
 import { createActor, fromPromise, waitFor, type Actor, type AnyActorRef, type SnapshotFrom } from 'xstate';
-import { conversationMachine, viewOf, type ChatLine, type ChatLineMessage, type ConversationEvent, type ConversationView, type InboundMessage, type OutboundMessage } from '../machines/conversation.ts';
+import { conversationMachine, viewOf, withDelivered, type ChatLine, type ChatLineMessage, type ConversationEvent, type ConversationView, type InboundMessage, type OutboundMessage } from '../machines/conversation.ts';
 import { conversationId, sessionMachine, type AuthOutcome, type SessionInfo } from '../machines/session.ts';
 import { rosterHeld } from '../machines/presence.ts';
 import { tuneHeap } from './heap.ts';
@@ -357,7 +357,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   // What the hub reports is collected per peer and handed to the conversation once per pass of the
   // event loop (setImmediate: after every datagram already waiting was read and acknowledged), as
   // one RECEIVED.BATCH and one DELIVERY.BATCH: the machines' work is off the ACK path and is done
-  // once for many messages.
+  // once for many messages. An acknowledgement is shown at once (`ackedAhead`, below): the user
+  // does not wait for the machine's bookkeeping to see that the peer has the message.
   interface Inbox {
     messages: InboundMessage[];
     acked: string[];
@@ -374,12 +375,21 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     return box;
   };
   function flushInbox(): void {
+    // the conversation takes the messages sent before it hears they were acknowledged
+    if (outbox.size > 0) flushOutbox();
     const boxes = [...inbox];
     inbox.clear();
     for (const [peer, box] of boxes) {
       const ref = conversationRef(peer);
+      if (ref && box.messages.length > 0) ref.send({ type: 'RECEIVED.BATCH', messages: box.messages });
+      // the machine settles these now: shown from its own lines from here on
+      const ahead = ackedAhead.get(peer);
+      if (ahead) {
+        for (const id of box.acked) ahead.delete(id);
+        if (ahead.size === 0) ackedAhead.delete(peer);
+        shown = null;
+      }
       if (ref) {
-        if (box.messages.length > 0) ref.send({ type: 'RECEIVED.BATCH', messages: box.messages });
         if (box.acked.length + box.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked: box.acked, failed: box.failed });
         continue;
       }
@@ -390,14 +400,40 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     }
   }
 
-  // What the user sends in one turn of the event loop goes to the conversation as one SEND.BATCH,
-  // at the end of that turn (a microtask): one transition for many messages.
-  // Until then `conversations()` already shows them as pending lines, as the machine will.
+  // What the user sends in one pass of the event loop goes to the conversation as one SEND.BATCH,
+  // at the end of that pass (setImmediate, or before the acknowledgements of that pass reach it):
+  // one transition for many messages, made after the datagrams left and after the ACKs already
+  // back were read. Until then `conversations()` already shows them as pending lines, as the
+  // machine will.
   const outbox = new Map<string, OutboundMessage[]>();
+  /**
+   * Per peer, the ids the hub reported acknowledged that the conversation has not settled yet
+   * (it does at the end of the pass, flushInbox). `conversations()` shows such a line delivered
+   * if it is pending there, which is what the machine's DELIVERY.BATCH will do; a line the machine
+   * already failed (its 9.5 s passed) stays failed. Listeners hear of it at the end of the turn
+   * that read the ACK, so the round trip a user sees is the network's and the engine's, not the
+   * machines' (runtime/PROTOCOL.md §8.4).
+   */
+  const ackedAhead = new Map<string, Set<string>>();
+  let ackNotice = false;
+  const noticeAck = (peer: string, id: string): void => {
+    let ids = ackedAhead.get(peer);
+    if (!ids) ackedAhead.set(peer, (ids = new Set()));
+    ids.add(id);
+    shown = null;
+    if (ackNotice) return;
+    ackNotice = true;
+    queueMicrotask(() => {
+      ackNotice = false;
+      if (ackedAhead.size === 0) return;
+      const all = currentViews();
+      for (const l of viewListeners) l(all);
+    });
+  };
   /**
    * Ids `send()` handed to the hub before the conversation took them: the datagram leaves at once,
    * not after the machine's transition. The machine still decides: its `transmit` for such an id
-   * is then a no-op, and if it refuses the batch (the peer left in this same turn) its
+   * is then a no-op, and if it refuses the batch (the peer left before the end of the pass) its
    * `cancelDelivery` abandons what was sent ahead.
    */
   const sentAhead = new Set<string>();
@@ -407,12 +443,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const list = outbox.get(peer);
     if (list) return void list.push(m);
     outbox.set(peer, [m]);
-    if (outbox.size === 1) queueMicrotask(flushOutbox);
+    if (outbox.size === 1) setImmediate(flushOutbox);
   };
-  /** the views with the lines still in the outbox (made on demand, kept while nothing changes) */
+  /** the views with the lines still in the outbox, and the acknowledgements not settled yet (made on demand, kept while nothing changes) */
   let shown: { views: ReadonlyMap<string, ConversationView>; queued: number; all: ReadonlyMap<string, ConversationView> } | null = null;
   const currentViews = (): ReadonlyMap<string, ConversationView> => {
-    if (outbox.size === 0) return views;
+    if (outbox.size === 0 && ackedAhead.size === 0) return views;
     if (shown && shown.views === views && shown.queued === queued) return shown.all;
     const all = new Map(views);
     for (const [peer, messages] of outbox) {
@@ -421,10 +457,15 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       const lines = messages.map((m): ChatLine => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' }));
       all.set(peer, { ...v, lines: v.lines.concat(lines) });
     }
+    for (const [peer, ids] of ackedAhead) {
+      const v = all.get(peer);
+      if (v) all.set(peer, { ...v, lines: withDelivered(v.lines, ids) });
+    }
     shown = { views, queued, all };
     return all;
   };
   function flushOutbox(): void {
+    if (outbox.size === 0) return;
     const lists = [...outbox];
     outbox.clear();
     shown = null;
@@ -446,7 +487,10 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
     events: {
       received: (peer, id, text) => inboxOf(peer).messages.push({ id, text, at: Date.now() }),
-      acked: (peer, id) => inboxOf(peer).acked.push(id),
+      acked: (peer, id) => {
+        inboxOf(peer).acked.push(id);
+        noticeAck(peer, id);
+      },
       failed: (peer, id) => inboxOf(peer).failed.push(id),
     },
   });
@@ -467,7 +511,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const next = new Map<string, ConversationView>();
     for (const [peer, w] of watched) next.set(peer, viewOf(w.ref.getSnapshot()));
     views = next;
-    for (const l of viewListeners) l(views);
+    const all = currentViews();
+    for (const l of viewListeners) l(all);
   };
   /** one conversation changed: only its view is made again */
   const publishView = (peer: string, ref: ConversationRef) => {
@@ -475,7 +520,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const next = new Map(views);
     next.set(peer, viewOf(ref.getSnapshot()));
     views = next;
-    for (const l of viewListeners) l(views);
+    const all = currentViews();
+    for (const l of viewListeners) l(all);
   };
   let lastMembers: ReadonlyMap<string, Member> | null = null;
   const onSession = (s: SessionSnapshot) => {
@@ -614,12 +660,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       if (!before) return err(sendError('peer_offline'));
       if (!before.canSend) return err(sendError(before.reason ?? 'peer_offline'));
       const id = newMessageId();
-      // An open conversation takes it with the others of this turn, at its end; `conversations()`
+      // An open conversation takes it with the others of this pass of the event loop, at its end; `conversations()`
       // shows it pending at once (should the conversation no longer be able to send by then, the
       // line shows failed, to be retried).
       if (conversationRef(peer)) {
-        // The conversation can send (its view says so, and nothing in this turn reached it yet):
-        // the datagram leaves now; the machine takes the message at the end of the turn.
+        // The conversation can send (its view says so, and nothing in this pass reached it yet):
+        // the datagram leaves now; the machine takes the message at the end of the pass.
         if (hub.send(peer, id, text).isOk()) sentAhead.add(id);
         queueSend(peer, { id, text, at: Date.now() });
         return ok(id);

@@ -5,6 +5,8 @@
  * look at every datagram for the text.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyActorRef } from 'xstate';
+import { conversationId } from '../../machines/session.ts';
 import { generateKeyPair } from '../../runtime/crypto/keys.ts';
 import { derivePeerKeys } from '../../runtime/crypto/peer.ts';
 import { createSession } from '../../runtime/crypto/session.ts';
@@ -127,6 +129,44 @@ describe('direct conversations over real UDP', () => {
     expect(a.conversations().get('bia@chat.test')?.unread).toBe(N);
     a.markRead('bia@chat.test');
     await until('marked read', () => a.conversations().get('bia@chat.test')?.unread === 0);
+  });
+
+  it('an acknowledged message shows delivered as soon as its ACK is read, ahead of the machine, and never goes back to pending', async () => {
+    const peer = 'bia@chat.test';
+    const child = () => a.getSnapshot().children[conversationId(peer)] as AnyActorRef | undefined;
+    /** per message id, the states listeners saw, in order (repeats collapsed) */
+    const seen = new Map<string, string[]>();
+    let ahead = 0;
+    const stop = a.subscribeConversations((all) => {
+      for (const l of all.get(peer)?.lines ?? []) {
+        if (l.kind !== 'message' || l.direction !== 'out') continue;
+        const states = seen.get(l.id);
+        if (!states) continue;
+        if (states.at(-1) === l.state) continue;
+        states.push(l.state);
+        // the first time a listener sees it delivered: what does the conversation machine hold?
+        if (l.state === 'delivered') {
+          const own = (child()?.getSnapshot().context.lines as ChatLine[] | undefined)?.find((x) => x.kind === 'message' && x.id === l.id);
+          if (!own || (own.kind === 'message' && own.state === 'pending')) ahead++;
+        }
+      }
+    });
+    const N = 40;
+    for (let i = 0; i < N; i++) {
+      const r = a.send(peer, `${MARK} one at a time ${i}`);
+      expect(r.isOk()).toBe(true);
+      const id = r._unsafeUnwrap();
+      seen.set(id, ['pending']);
+      await until(`message ${i} delivered`, () => outbound(a, peer).find((l) => l.id === id)?.state === 'delivered');
+    }
+    stop();
+    for (const [id, states] of seen) expect({ id, states }).toEqual({ id, states: ['pending', 'delivered'] });
+    // shown by the runtime when the ACK was read, before the machine's DELIVERY.BATCH at the end
+    // of that pass of the event loop; which then agreed
+    expect(ahead).toBeGreaterThan(0);
+    await until('the machine settled them all', () =>
+      (child()?.getSnapshot().context.lines as ChatLine[]).filter((l) => l.kind === 'message' && seen.has(l.id) && l.state === 'delivered').length === N,
+    );
   });
 
   it('a 60 KiB message arrives intact; empty and over-long ones get a clear error', async () => {

@@ -6,6 +6,7 @@ import {
   MESSAGE_GIVE_UP_MS,
   RECENT_LINES,
   viewOf,
+  withDelivered,
   type ChatLine,
   type ConversationInput,
   type ConversationView,
@@ -423,6 +424,31 @@ function session(outcomes: AuthOutcome[] = [OK, OK]) {
   }
   return { clock, actor, errors, child, view, system, server, logIn, transmit };
 }
+
+describe('withDelivered: an acknowledgement shown before the machine settles it', () => {
+  it('shows exactly what the DELIVERY.BATCH of the same ids then makes of the lines', () => {
+    const c = conversation();
+    c.send('old'); // fails: its 9.5 s pass before any ACK
+    advance(c.clock, MESSAGE_GIVE_UP_MS + 10);
+    c.send('a');
+    c.send('b');
+    c.actor.send({ type: 'RECEIVED', id: 'in1', text: 'hi', at: c.clock.now() });
+    c.actor.send({ type: 'SEND.BATCH', messages: [{ id: 'c', text: 'c', at: c.clock.now() }, { id: 'd', text: 'd', at: c.clock.now() }] });
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: ['d'], failed: [] });
+    expect(c.states()).toEqual({ old: 'failed', a: 'pending', b: 'pending', in1: 'delivered', c: 'pending', d: 'delivered' });
+
+    // acknowledged: a failed line, two pending ones, one delivered already, an inbound id, an unknown id
+    const ids = new Set(['old', 'a', 'c', 'd', 'in1', 'nobody']);
+    const before = c.lines();
+    const shown = withDelivered(before, ids);
+    c.actor.send({ type: 'DELIVERY.BATCH', acked: [...ids], failed: [] });
+    expect(shown).toEqual(c.lines());
+    expect(c.states()).toEqual({ old: 'failed', a: 'delivered', b: 'pending', in1: 'delivered', c: 'delivered', d: 'delivered' });
+    // the lines it was given are not touched; nothing to show → the same array
+    expect(before.map((l) => (l.kind === 'message' ? l.state : l.event))).toEqual(['failed', 'pending', 'pending', 'delivered', 'pending', 'delivered']);
+    expect(withDelivered(c.lines(), ids)).toBe(c.lines());
+  });
+});
 
 describe('conversations spawned by the session', () => {
   it('OPEN spawns one child per peer with systemId conversation:<email>; a second OPEN is harmless', async () => {
