@@ -71,7 +71,9 @@ export const STORIES: Record<string, string> = {
     'at once); the machine still decides: if it refuses the batch it asks the engine ' +
     '(`cancelDelivery`) to forget what was sent ahead. Acknowledgements, failures and received ' +
     'messages arrive from the runtime, ' +
-    'in batches of one event-loop turn, and are handled in any state. Sending is refused, with the ' +
+    'in batches of one pass of the event loop, and are handled in any state; the runtime shows an ' +
+    'acknowledged message delivered as soon as its ACK is read, ahead of the DELIVERY.BATCH ' +
+    '(`withDelivered`, which a test holds to what the batch then does). Sending is refused, with the ' +
     'reason kept in context, while the peer or our own session is offline; a message still ' +
     'pending when the peer leaves or our session ends fails at once and can be retried.',
 };
