@@ -375,6 +375,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     return box;
   };
   function flushInbox(): void {
+    // stopped with a pass still to come (an ACK read just before `stop()`): nobody to tell
+    if (actorStopped) return void inbox.clear();
     // the conversation takes the messages sent before it hears they were acknowledged
     if (outbox.size > 0) flushOutbox();
     const boxes = [...inbox];
@@ -406,6 +408,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   // back were read. Until then `conversations()` already shows them as pending lines, as the
   // machine will.
   const outbox = new Map<string, OutboundMessage[]>();
+  /** set by `stop()` once the session actor is stopped; a flush still scheduled then does nothing */
+  let actorStopped = false;
   /**
    * Per peer, the ids the hub reported acknowledged that the conversation has not settled yet
    * (it does at the end of the pass, flushInbox). `conversations()` shows such a line delivered
@@ -466,6 +470,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   };
   function flushOutbox(): void {
     if (outbox.size === 0) return;
+    if (actorStopped) return void outbox.clear();
     const lists = [...outbox];
     outbox.clear();
     shown = null;
@@ -705,6 +710,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         await waitFor(actor, (s) => !s.matches('signingOut'), { timeout: 3000 }).catch(() => {});
       }
       actor.stop();
+      actorStopped = true;
       hub.stop();
       for (const w of watched.values()) w.unsubscribe();
       watched.clear();
