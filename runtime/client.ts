@@ -376,7 +376,11 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   };
   function flushInbox(): void {
     // stopped with a pass still to come (an ACK read just before `stop()`): nobody to tell
-    if (actorStopped) return void inbox.clear();
+    if (actorStopped) {
+      inbox.clear();
+      ackedAhead.clear();
+      return;
+    }
     // the conversation takes the messages sent before it hears they were acknowledged
     if (outbox.size > 0) flushOutbox();
     const boxes = [...inbox];
