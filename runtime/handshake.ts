@@ -37,8 +37,8 @@ export interface Timing {
    * the AUTH of a sign-up or a password login is retransmitted at most this long apart (default
    * 500 ms). The server hashes the password for up to seconds, ignores copies meanwhile, and
    * answers once; later copies are answered from its table at no cost. With copies 2 s apart, a
-   * lost answer left one or two more before the deadline, and at 10 % loss both ways about one
-   * login in 250 ended "server unreachable" after the server had opened the session.
+   * lost answer left one or two more before the deadline: at 10 % loss both ways, by our estimate
+   * about one such login in a few hundred ended "server unreachable" with its session open.
    */
   passwordRtoMs?: number;
 }
