@@ -376,13 +376,13 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   };
   function flushInbox(): void {
     // stopped with a pass still to come (an ACK read just before `stop()`): nobody to tell
-    if (actorStopped) {
+    if (actor.getSnapshot().status === 'stopped') {
       inbox.clear();
       ackedAhead.clear();
       return;
     }
     // the conversation takes the messages sent before it hears they were acknowledged
-    if (outbox.size > 0) flushOutbox();
+    flushOutbox();
     const boxes = [...inbox];
     inbox.clear();
     for (const [peer, box] of boxes) {
@@ -412,8 +412,6 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   // back were read. Until then `conversations()` already shows them as pending lines, as the
   // machine will.
   const outbox = new Map<string, OutboundMessage[]>();
-  /** set by `stop()` once the session actor is stopped; a flush still scheduled then does nothing */
-  let actorStopped = false;
   /**
    * Per peer, the ids the hub reported acknowledged that the conversation has not settled yet
    * (it does at the end of the pass, flushInbox). `conversations()` shows such a line delivered
@@ -433,9 +431,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     ackNotice = true;
     queueMicrotask(() => {
       ackNotice = false;
-      if (ackedAhead.size === 0) return;
-      const all = currentViews();
-      for (const l of viewListeners) l(all);
+      if (ackedAhead.size > 0) notifyViews();
     });
   };
   /**
@@ -474,7 +470,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   };
   function flushOutbox(): void {
     if (outbox.size === 0) return;
-    if (actorStopped) return void outbox.clear();
+    // a flush still scheduled when `stop()` stopped the session actor: nobody to tell
+    if (actor.getSnapshot().status === 'stopped') return void outbox.clear();
     const lists = [...outbox];
     outbox.clear();
     shown = null;
@@ -516,12 +513,16 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   const watched = new Map<string, { ref: ConversationRef; unsubscribe: () => void }>();
   let views: ReadonlyMap<string, ConversationView> = new Map();
   const viewListeners = new Set<(all: ReadonlyMap<string, ConversationView>) => void>();
+  /** every listener gets what `conversations()` shows: the machines' views with the runtime's overlays */
+  const notifyViews = () => {
+    const all = currentViews();
+    for (const l of viewListeners) l(all);
+  };
   const publishViews = () => {
     const next = new Map<string, ConversationView>();
     for (const [peer, w] of watched) next.set(peer, viewOf(w.ref.getSnapshot()));
     views = next;
-    const all = currentViews();
-    for (const l of viewListeners) l(all);
+    notifyViews();
   };
   /** one conversation changed: only its view is made again */
   const publishView = (peer: string, ref: ConversationRef) => {
@@ -529,8 +530,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const next = new Map(views);
     next.set(peer, viewOf(ref.getSnapshot()));
     views = next;
-    const all = currentViews();
-    for (const l of viewListeners) l(all);
+    notifyViews();
   };
   let lastMembers: ReadonlyMap<string, Member> | null = null;
   const onSession = (s: SessionSnapshot) => {
@@ -714,7 +714,6 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         await waitFor(actor, (s) => !s.matches('signingOut'), { timeout: 3000 }).catch(() => {});
       }
       actor.stop();
-      actorStopped = true;
       hub.stop();
       for (const w of watched.values()) w.unsubscribe();
       watched.clear();
