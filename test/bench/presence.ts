@@ -241,8 +241,7 @@ export async function runPresence(opts: PresenceOptions): Promise<{ result: Pres
     log(`  young generation resident: ${idleYoung === undefined ? '?' : round(idleYoung, 1)} MB idle, ${youngs.length ? round(median(youngs), 1) : '?'} MB over the window; KB/user with its growth counted ${round(((rss - idleRss) * 1024) / n, 2)}`);
     log(`  server RSS over the window (MB): median ${round(rss, 1)}, min ${round(Math.min(...rssSamples), 1)}, max ${round(Math.max(...rssSamples), 1)}, ${rssSamples.length} readings`);
     // what the RSS is made of, from the server's last stats line (server.stats, every second here)
-    const stats = server.lastStats();
-    const mem = stats ? (JSON.parse(stats) as { mem?: Record<string, number> }).mem : undefined;
+    const mem = server.statsLines().at(-1)?.mem;
     if (mem) log(`  server memory (MB, last stats line): ${JSON.stringify(mem)}, idle rss ${round(idleRss, 1)}`);
 
     const evictedSet = new Set<string>();
