@@ -190,10 +190,12 @@ export interface Worker {
 /**
  * Starts `node --import tsx <script>` with an IPC channel. `fds` raises the open-file limit of
  * the child first (through `sh -c 'ulimit -n …; exec node …'`, which needs root or a high hard
- * limit; without them the child keeps the default limit).
+ * limit; without them the child keeps the default limit). With `BENCH_CPU_PROF=DIR` in the
+ * environment every worker runs under `--cpu-prof` and writes its profile to DIR when it is
+ * stopped (a disconnect, then SIGKILL after 5 s).
  */
 export function startWorker(script: string, args: string[] = [], opts: { fds?: number; env?: NodeJS.ProcessEnv } = {}): Worker {
-  const node = [process.execPath, '--import', 'tsx', join(BENCH_DIR, script), ...args];
+  const node = [process.execPath, ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []), '--import', 'tsx', join(BENCH_DIR, script), ...args];
   const quoted = node.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   const proc = opts.fds
     ? spawn('sh', ['-c', `ulimit -n ${opts.fds} 2>/dev/null; exec ${quoted}`], {
@@ -241,6 +243,11 @@ export function startWorker(script: string, args: string[] = [], opts: { fds?: n
     },
     onEvent: (fn) => listeners.push(fn),
     async kill() {
+      // profiled (BENCH_CPU_PROF): let it exit on the disconnect, so that it writes its profile
+      if (process.env.BENCH_CPU_PROF && proc.connected) {
+        proc.disconnect();
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      }
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
       await exited;
     },

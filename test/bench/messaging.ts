@@ -13,6 +13,8 @@
  *   `delivered` is replaced by a new one — counted over `--seconds` after a 0.5 s warm-up:
  *   acknowledged messages per second. Raw: the echo with 64 datagrams of the same size in flight,
  *   each echo answered by a new send, over the same time.
+ * Each run also prints the CPU time (user + system) each client process spent per message, in each
+ * phase: far steadier than the timings, it is what to compare when a change is about CPU.
  * Each figure is the median of `--runs` runs, after a warm-up of both phases; raw and truco are
  * measured in alternation, run by run, so that both see the machine of the same minute.
  */
@@ -143,6 +145,14 @@ export async function runMessaging(
         setTimeout(close, ms);
       });
 
+    // CPU time (user + system) of the sending process (this one) and of the receiving one
+    const cpuNow = async (): Promise<[number, number]> => {
+      const u = process.cpuUsage();
+      const far = await (peer as NonNullable<typeof peer>).ask<{ us: number }>({ cmd: 'cpu' });
+      return [u.user + u.system, far.us];
+    };
+    const perMessage = (a: [number, number], b: [number, number], count: number): string =>
+      `${round((b[0] - a[0]) / count, 1)} / ${round((b[1] - a[1]) / count, 1)}`;
     const p50: number[] = [];
     const p99: number[] = [];
     const rates: number[] = [];
@@ -155,19 +165,25 @@ export async function runMessaging(
       rawRates.push(await raw.pairsPerS({ seconds, window: WINDOW, size: CHAT_DATAGRAM, runs: 1 }));
       for (let i = 0; i < 100; i++) await sendOne();
       const samples: number[] = [];
+      const cpu0 = await cpuNow();
       for (let i = 0; i < n; i++) {
         const t = performance.now();
         await sendOne();
         samples.push((performance.now() - t) * 1000);
       }
+      const rttCpu = perMessage(cpu0, await cpuNow(), n);
       p50.push(quantile(samples, 0.5));
       p99.push(quantile(samples, 0.99));
       await windowed(500, most);
+      const cpu1 = await cpuNow();
       const t = performance.now();
       const { delivered, at } = await windowed(seconds * 1000, most);
+      // counted to the end of the window's last deliveries, like the CPU
+      const windowCpu = perMessage(cpu1, await cpuNow(), delivered + WINDOW);
       rates.push(delivered / ((at - t) / 1000));
       log(
-        `  run ${r + 1}: rtt p50 ${round(p50[r] ?? NaN, 0)} µs (raw ${round(rawP50[r] ?? NaN, 0)}), p99 ${round(p99[r] ?? NaN, 0)} µs, ${round(rates[r] ?? NaN, 0)} msgs/s (raw ${round(rawRates[r] ?? NaN, 0)})`,
+        `  run ${r + 1}: rtt p50 ${round(p50[r] ?? NaN, 0)} µs (raw ${round(rawP50[r] ?? NaN, 0)}), p99 ${round(p99[r] ?? NaN, 0)} µs, ${round(rates[r] ?? NaN, 0)} msgs/s (raw ${round(rawRates[r] ?? NaN, 0)}); ` +
+          `CPU per message, sender / receiver: ${rttCpu} µs one at a time, ${windowCpu} µs windowed`,
       );
     }
     const rttP50 = median(p50);
