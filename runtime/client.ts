@@ -44,6 +44,13 @@ export { MAX_MESSAGE_BYTES } from './peer/text.ts';
 /** How long a handshake may go unanswered before the client checks whether the server's key changed. */
 const KEY_CHECK_MS = 600;
 
+/**
+ * How long what was sent, received and acknowledged may wait before the conversation machines
+ * take it (PROTOCOL.md §8.4); `conversations()` shows it meanwhile. Messages one after another take
+ * ~0.1 ms each on loopback: their bookkeeping is done once for ~20 of them instead of once each.
+ */
+export const SETTLE_MS = 2;
+
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
 
 export interface ServerKeyInfo {
@@ -337,7 +344,10 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
               // already handed to the hub by `send()`, ahead of the machine (see there)
               if (sentAhead.delete(m.id)) continue;
               const r = hub.send(p.peer, m.id, m.text);
-              if (r.isErr()) inboxOf(p.peer).failed.push(m.id);
+              if (r.isErr()) {
+                unsettledOf(p.peer).failed.push(m.id);
+                touched();
+              }
             }
           },
           cancelDelivery: (_, p) => {
@@ -354,133 +364,130 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   });
 
   // ---- the peer side ---------------------------------------------------------------------------
-  // What the hub reports is collected per peer and handed to the conversation once per pass of the
-  // event loop (setImmediate: after every datagram already waiting was read and acknowledged), as
-  // one RECEIVED.BATCH and one DELIVERY.BATCH: the machines' work is off the ACK path and is done
-  // once for many messages. An acknowledgement is shown at once (`ackedAhead`, below): the user
-  // does not wait for the machine's bookkeeping to see that the peer has the message.
-  interface Inbox {
-    messages: InboundMessage[];
+  // What the hub reports and what the user sends reach the conversations in batches (PROTOCOL.md
+  // §8.4): per peer, the messages sent and received in the order they happened (each run of them
+  // one SEND.BATCH or RECEIVED.BATCH, in that order), then one DELIVERY.BATCH with the
+  // acknowledgements and failures. The machines take it every SETTLE_MS, and at once before any
+  // other event reaches the session (a datagram from the server, a call of this API), so they see
+  // every event in the order it happened. Until then `conversations()` shows it as the machines
+  // will (`withUnsettled`): a message is shown sent, received or delivered at the end of the turn
+  // that did it, and the machines' bookkeeping is done once for every message of those
+  // milliseconds instead of once per message.
+  interface Unsettled {
+    /** messages sent and received, in order */
+    lines: Array<{ out: true; m: OutboundMessage } | { out: false; m: InboundMessage }>;
+    /** ids of the sent messages among `lines` */
+    sent: Set<string>;
+    /** ids the hub reported acknowledged, in order; for the view, those among `sent`, and the others (lines the conversation holds) */
     acked: string[];
+    ackedHere: Set<string>;
+    ackedBefore: Set<string>;
     failed: string[];
+    /** received messages among `lines` */
+    received: number;
   }
-  const inbox = new Map<string, Inbox>();
-  const inboxOf = (peer: string): Inbox => {
-    let box = inbox.get(peer);
-    if (!box) {
-      box = { messages: [], acked: [], failed: [] };
-      inbox.set(peer, box);
-      if (inbox.size === 1) setImmediate(flushInbox);
-    }
-    return box;
+  const unsettled = new Map<string, Unsettled>();
+  const unsettledOf = (peer: string): Unsettled => {
+    let u = unsettled.get(peer);
+    if (!u) unsettled.set(peer, (u = { lines: [], sent: new Set(), acked: [], ackedHere: new Set(), ackedBefore: new Set(), failed: [], received: 0 }));
+    return u;
   };
-  function flushInbox(): void {
-    // stopped with a pass still to come (an ACK read just before `stop()`): nobody to tell
-    if (actor.getSnapshot().status === 'stopped') {
-      inbox.clear();
-      ackedAhead.clear();
-      return;
-    }
-    // the conversation takes the messages sent before it hears they were acknowledged
-    flushOutbox();
-    const boxes = [...inbox];
-    inbox.clear();
-    for (const [peer, box] of boxes) {
-      const ref = conversationRef(peer);
-      if (ref && box.messages.length > 0) ref.send({ type: 'RECEIVED.BATCH', messages: box.messages });
-      // the machine settles these now: shown from its own lines from here on
-      const ahead = ackedAhead.get(peer);
-      if (ahead) {
-        for (const id of box.acked) ahead.delete(id);
-        if (ahead.size === 0) ackedAhead.delete(peer);
-        shown = null;
-      }
-      if (ref) {
-        if (box.acked.length + box.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked: box.acked, failed: box.failed });
-        continue;
-      }
-      // no conversation yet: the session opens one for the first message
-      for (const m of box.messages) actor.send({ type: 'PEER.RECEIVED', peer, id: m.id, text: m.text, at: m.at });
-      for (const id of box.acked) actor.send({ type: 'PEER.ACKED', peer, id });
-      for (const id of box.failed) actor.send({ type: 'PEER.FAILED', peer, id });
-    }
-  }
-
-  // What the user sends in one pass of the event loop goes to the conversation as one SEND.BATCH,
-  // at the end of that pass (setImmediate, or before the acknowledgements of that pass reach it):
-  // one transition for many messages, made after the datagrams left and after the ACKs already
-  // back were read. Until then `conversations()` already shows them as pending lines, as the
-  // machine will.
-  const outbox = new Map<string, OutboundMessage[]>();
+  /** bumped on every change of `unsettled`: with the machines' views, the key of `shown` */
+  let version = 0;
+  let settleTimer: NodeJS.Timeout | null = null;
+  let viewNotice = false;
   /**
-   * Per peer, the ids the hub reported acknowledged that the conversation has not settled yet
-   * (it does at the end of the pass, flushInbox). `conversations()` shows such a line delivered
-   * if it is pending there, which is what the machine's DELIVERY.BATCH will do; a line the machine
-   * already failed (its 9.5 s passed) stays failed. Listeners hear of it at the end of the turn
-   * that read the ACK, so the round trip a user sees is the network's and the engine's, not the
-   * machines' (runtime/PROTOCOL.md §8.4).
+   * `unsettled` changed: the conversations take it within SETTLE_MS (`soon`: at the end of this
+   * pass of the event loop). Listeners hear of a message received or acknowledged at the end of
+   * this turn; of a message sent (`tell` false) when the conversation takes it: the caller of
+   * `send()` knows already, and `conversations()` shows it from the start.
    */
-  const ackedAhead = new Map<string, Set<string>>();
-  let ackNotice = false;
-  const noticeAck = (peer: string, id: string): void => {
-    let ids = ackedAhead.get(peer);
-    if (!ids) ackedAhead.set(peer, (ids = new Set()));
-    ids.add(id);
-    shown = null;
-    if (ackNotice) return;
-    ackNotice = true;
+  const touched = (soon = false, tell = true): void => {
+    version++;
+    if (soon) setImmediate(settle);
+    else settleTimer ??= setTimeout(settle, SETTLE_MS);
+    if (!tell || viewNotice) return;
+    viewNotice = true;
     queueMicrotask(() => {
-      ackNotice = false;
-      if (ackedAhead.size > 0) notifyViews();
+      viewNotice = false;
+      notifyViews();
     });
+  };
+  let settling = false;
+  /** Hands everything unsettled to the conversations, in order; listeners are told once, after. */
+  function settle(): void {
+    if (settleTimer !== null) {
+      clearTimeout(settleTimer);
+      settleTimer = null;
+    }
+    if (unsettled.size === 0) return;
+    const all = [...unsettled];
+    unsettled.clear();
+    version++;
+    // stopped with something still unsettled (an ACK read just before `stop()`): nobody to tell
+    if (actor.getSnapshot().status === 'stopped') return;
+    settling = true;
+    try {
+      for (const [peer, u] of all) {
+        const ref = conversationRef(peer);
+        for (let i = 0; i < u.lines.length; ) {
+          const out = u.lines[i]!.out;
+          const run: Array<OutboundMessage & InboundMessage> = [];
+          for (; i < u.lines.length && u.lines[i]!.out === out; i++) run.push(u.lines[i]!.m);
+          if (ref) ref.send(out ? { type: 'SEND.BATCH', messages: run } : { type: 'RECEIVED.BATCH', messages: run });
+          // no conversation yet: the session opens one for the first message
+          else for (const m of run) actor.send(out ? { type: 'CONVERSATION.SEND', peer, ...m } : { type: 'PEER.RECEIVED', peer, ...m });
+        }
+        if (ref) {
+          if (u.acked.length + u.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked: u.acked, failed: u.failed });
+          continue;
+        }
+        for (const id of u.acked) actor.send({ type: 'PEER.ACKED', peer, id });
+        for (const id of u.failed) actor.send({ type: 'PEER.FAILED', peer, id });
+      }
+    } finally {
+      settling = false;
+    }
+    notifyViews();
+  }
+  /** Before an event reaches the session: the conversations first take what happened before it. */
+  const settleFirst = (): void => {
+    if (unsettled.size > 0) settle();
   };
   /**
    * Ids `send()` handed to the hub before the conversation took them: the datagram leaves at once,
    * not after the machine's transition. The machine still decides: its `transmit` for such an id
-   * is then a no-op, and if it refuses the batch (the peer left before the end of the pass) its
+   * is then a no-op, and if it refuses the batch (the peer left before it took it) its
    * `cancelDelivery` abandons what was sent ahead.
    */
   const sentAhead = new Set<string>();
-  let queued = 0;
-  const queueSend = (peer: string, m: OutboundMessage): void => {
-    queued++;
-    const list = outbox.get(peer);
-    if (list) return void list.push(m);
-    outbox.set(peer, [m]);
-    if (outbox.size === 1) setImmediate(flushOutbox);
-  };
-  /** the views with the lines still in the outbox, and the acknowledgements not settled yet (made on demand, kept while nothing changes) */
-  let shown: { views: ReadonlyMap<string, ConversationView>; queued: number; all: ReadonlyMap<string, ConversationView> } | null = null;
+  /** the machines' views with what they have not taken yet (made on demand, kept while nothing changes) */
+  let shown: { views: ReadonlyMap<string, ConversationView>; version: number; all: ReadonlyMap<string, ConversationView> } | null = null;
   const currentViews = (): ReadonlyMap<string, ConversationView> => {
-    if (outbox.size === 0 && ackedAhead.size === 0) return views;
-    if (shown && shown.views === views && shown.queued === queued) return shown.all;
+    if (unsettled.size === 0) return views;
+    if (shown && shown.views === views && shown.version === version) return shown.all;
     const all = new Map(views);
-    for (const [peer, messages] of outbox) {
+    for (const [peer, u] of unsettled) {
       const v = all.get(peer);
-      if (!v) continue;
-      const lines = messages.map((m): ChatLine => ({ kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: 'pending' }));
-      all.set(peer, { ...v, lines: v.lines.concat(lines) });
+      if (v) all.set(peer, withUnsettled(v, u));
     }
-    for (const [peer, ids] of ackedAhead) {
-      const v = all.get(peer);
-      if (v) all.set(peer, { ...v, lines: withDelivered(v.lines, ids) });
-    }
-    shown = { views, queued, all };
+    shown = { views, version, all };
     return all;
   };
-  function flushOutbox(): void {
-    if (outbox.size === 0) return;
-    // a flush still scheduled when `stop()` stopped the session actor: nobody to tell
-    if (actor.getSnapshot().status === 'stopped') return void outbox.clear();
-    const lists = [...outbox];
-    outbox.clear();
-    shown = null;
-    for (const [peer, messages] of lists) {
-      const ref = conversationRef(peer);
-      if (ref) ref.send({ type: 'SEND.BATCH', messages });
-      else for (const m of messages) actor.send({ type: 'CONVERSATION.SEND', peer, ...m });
+  /** `v` as the conversation will show it once it took `u` (sent lines pending or delivered, received ones delivered), in one copy of its lines. */
+  const withUnsettled = (v: ConversationView, u: Unsettled): ConversationView => {
+    const marked = u.ackedBefore.size > 0 ? withDelivered(v.lines, u.ackedBefore) : v.lines;
+    if (u.lines.length === 0) return { ...v, lines: marked };
+    const lines: ChatLine[] = marked === v.lines ? v.lines.slice() : (marked as ChatLine[]);
+    for (const { out, m } of u.lines) {
+      lines.push(
+        out
+          ? { kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: u.ackedHere.has(m.id) ? 'delivered' : 'pending' }
+          : { kind: 'message', id: m.id, direction: 'in', text: m.text, at: m.at, state: 'delivered' },
+      );
     }
-  }
+    return { ...v, lines, unread: v.unread + u.received };
+  };
 
   const noMembers: ReadonlyMap<string, Member> = new Map();
   const hub = new PeerHub({
@@ -492,12 +499,23 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     pack: (fn) => queueMicrotask(fn),
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
     events: {
-      received: (peer, id, text) => inboxOf(peer).messages.push({ id, text, at: Date.now() }),
-      acked: (peer, id) => {
-        inboxOf(peer).acked.push(id);
-        noticeAck(peer, id);
+      received: (peer, id, text) => {
+        const u = unsettledOf(peer);
+        u.lines.push({ out: false, m: { id, text, at: Date.now() } });
+        u.received++;
+        // with no conversation to show it in yet, the session opens one at the end of this pass
+        touched(!conversationRef(peer));
       },
-      failed: (peer, id) => inboxOf(peer).failed.push(id),
+      acked: (peer, id) => {
+        const u = unsettledOf(peer);
+        u.acked.push(id);
+        (u.sent.has(id) ? u.ackedHere : u.ackedBefore).add(id);
+        touched();
+      },
+      failed: (peer, id) => {
+        unsettledOf(peer).failed.push(id);
+        touched();
+      },
     },
   });
   let started = false;
@@ -515,6 +533,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   const viewListeners = new Set<(all: ReadonlyMap<string, ConversationView>) => void>();
   /** every listener gets what `conversations()` shows: the machines' views with the runtime's overlays */
   const notifyViews = () => {
+    if (viewListeners.size === 0) return;
     const all = currentViews();
     for (const l of viewListeners) l(all);
   };
@@ -524,13 +543,13 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     views = next;
     notifyViews();
   };
-  /** one conversation changed: only its view is made again */
+  /** one conversation changed: only its view is made again (listeners hear once `settle` is done, if it runs) */
   const publishView = (peer: string, ref: ConversationRef) => {
     if (watched.get(peer)?.ref !== ref) return;
     const next = new Map(views);
     next.set(peer, viewOf(ref.getSnapshot()));
     views = next;
-    notifyViews();
+    if (!settling) notifyViews();
   };
   let lastMembers: ReadonlyMap<string, Member> | null = null;
   const onSession = (s: SessionSnapshot) => {
@@ -585,6 +604,8 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     if (outer.isErr()) return drop(sameAddress(from, server) ? 'wire.' + outer.error.reason : 'foreign');
     const m = outer.value;
     if (m.type === 'PEER') return hub.receive(m, from);
+    // what the server says may change the session and its conversations: they first take what came before
+    settleFirst();
     if (!sameAddress(from, server)) return drop('foreign');
     if (m.type === 'WELCOME' || m.type === 'AUTH_RESULT' || m.type === 'KEY') {
       if (!desk.deliver(m)) drop('handshake.unexpected');
@@ -645,9 +666,18 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     get peerPublicKey() {
       return peerKeys?.publicKey ?? null;
     },
-    signUp: (email, password) => actor.send({ type: 'SIGNUP', email, password }),
-    logIn: (email, password) => actor.send({ type: 'LOGIN', email, password }),
-    logOut: () => actor.send({ type: 'LOGOUT' }),
+    signUp: (email, password) => {
+      settleFirst();
+      actor.send({ type: 'SIGNUP', email, password });
+    },
+    logIn: (email, password) => {
+      settleFirst();
+      actor.send({ type: 'LOGIN', email, password });
+    },
+    logOut: () => {
+      settleFirst();
+      actor.send({ type: 'LOGOUT' });
+    },
     getSnapshot: () => actor.getSnapshot(),
     subscribe(fn) {
       const sub = actor.subscribe({ next: fn, error: () => {} });
@@ -656,6 +686,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     waitFor: (pred, timeoutMs = 15_000) => waitFor(actor, pred, { timeout: timeoutMs }),
     peers: hub,
     openConversation(email) {
+      settleFirst();
       actor.send({ type: 'CONVERSATION.OPEN', peer: canonicalPeer(email) });
     },
     send(email, text) {
@@ -664,21 +695,28 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       if (checked.isErr()) return err(checked.error);
       const s = actor.getSnapshot();
       if (!s.matches('online')) return err(sendError('not_online'));
-      if (!views.has(peer)) actor.send({ type: 'CONVERSATION.OPEN', peer });
+      if (!views.has(peer)) {
+        settleFirst();
+        actor.send({ type: 'CONVERSATION.OPEN', peer });
+      }
       const before = views.get(peer);
       if (!before) return err(sendError('peer_offline'));
       if (!before.canSend) return err(sendError(before.reason ?? 'peer_offline'));
       const id = newMessageId();
-      // An open conversation takes it with the others of this pass of the event loop, at its end; `conversations()`
+      // An open conversation takes it with what else is unsettled, within SETTLE_MS; `conversations()`
       // shows it pending at once (should the conversation no longer be able to send by then, the
       // line shows failed, to be retried).
       if (conversationRef(peer)) {
-        // The conversation can send (its view says so, and nothing in this pass reached it yet):
-        // the datagram leaves now; the machine takes the message at the end of the pass.
+        // The conversation can send (its view says so, and no other event reached it since):
+        // the datagram leaves now; the machine takes the message when it settles.
         if (hub.send(peer, id, text).isOk()) sentAhead.add(id);
-        queueSend(peer, { id, text, at: Date.now() });
+        const u = unsettledOf(peer);
+        u.lines.push({ out: true, m: { id, text, at: Date.now() } });
+        u.sent.add(id);
+        touched(false, false);
         return ok(id);
       }
+      settleFirst();
       actor.send({ type: 'CONVERSATION.SEND', peer, id, text, at: Date.now() });
       const after = views.get(peer)?.lines;
       const last = after?.[after.length - 1];
@@ -686,6 +724,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       return ok(id);
     },
     retry(email, messageId) {
+      settleFirst();
       const peer = canonicalPeer(email);
       const view = views.get(peer);
       const line = view ? findOutbound(view.lines, messageId) : undefined;
@@ -697,6 +736,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       return ok(undefined);
     },
     markRead(email) {
+      settleFirst();
       actor.send({ type: 'CONVERSATION.MARK_READ', peer: canonicalPeer(email) });
     },
     conversations: currentViews,
@@ -709,11 +749,13 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     async stop() {
       if (stopped) return;
       stopped = true;
+      settleFirst();
       if (actor.getSnapshot().matches('online')) {
         actor.send({ type: 'LOGOUT' });
         await waitFor(actor, (s) => !s.matches('signingOut'), { timeout: 3000 }).catch(() => {});
       }
       actor.stop();
+      if (settleTimer !== null) clearTimeout(settleTimer);
       hub.stop();
       for (const w of watched.values()) w.unsubscribe();
       watched.clear();

@@ -70,10 +70,10 @@ export const STORIES: Record<string, string> = {
     'delivery engine in `send()` itself, ahead of the `SEND.BATCH` transition (the datagram leaves ' +
     'at once); the machine still decides: if it refuses the batch it asks the engine ' +
     '(`cancelDelivery`) to forget what was sent ahead. Acknowledgements, failures and received ' +
-    'messages arrive from the runtime, ' +
-    'in batches of one pass of the event loop, and are handled in any state; the runtime shows an ' +
-    'acknowledged message delivered as soon as its ACK is read, ahead of the DELIVERY.BATCH ' +
-    '(`withDelivered`, which a test holds to what the batch then does). Sending is refused, with the ' +
+    'messages arrive from the runtime in batches, at most 2 ms late and always before any other ' +
+    'event reaches the session, and are handled in any state; the runtime shows an ' +
+    'acknowledged or received message as soon as its datagram is read, ahead of the batch ' +
+    '(`withDelivered`, which a test holds to what the DELIVERY.BATCH then does). Sending is refused, with the ' +
     'reason kept in context, while the peer or our own session is offline; a message still ' +
     'pending when the peer leaves or our session ends fails at once and can be retried.',
 };

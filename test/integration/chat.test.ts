@@ -10,7 +10,7 @@ import { conversationId } from '../../machines/session.ts';
 import { generateKeyPair } from '../../runtime/crypto/keys.ts';
 import { derivePeerKeys } from '../../runtime/crypto/peer.ts';
 import { createSession } from '../../runtime/crypto/session.ts';
-import { createChatClient, MAX_MESSAGE_BYTES, type ChatClient, type ChatLine, type ChatLineMessage } from '../../runtime/client.ts';
+import { createChatClient, MAX_MESSAGE_BYTES, SETTLE_MS, type ChatClient, type ChatLine, type ChatLineMessage } from '../../runtime/client.ts';
 import { keyIdOf } from '../../runtime/peer/hub.ts';
 import { Type } from '../../runtime/wire/constants.ts';
 import { encodeChat } from '../../runtime/wire/chat.ts';
@@ -167,6 +167,42 @@ describe('direct conversations over real UDP', () => {
     await until('the machine settled them all', () =>
       (child()?.getSnapshot().context.lines as ChatLine[]).filter((l) => l.kind === 'message' && seen.has(l.id) && l.state === 'delivered').length === N,
     );
+  });
+
+  it('the conversation takes what the views show, in the same order: at once before any call reaches the session, else within SETTLE_MS', async () => {
+    const peer = 'bia@chat.test';
+    const child = () => a.getSnapshot().children[conversationId(peer)] as AnyActorRef | undefined;
+    const ids = new Set<string>();
+    const describe = (ls: readonly ChatLine[]) => ls.flatMap((l) => (l.kind === 'message' && ids.has(l.id) ? [`${l.direction} ${l.id} ${l.state}`] : []));
+    const held = () => describe(child()?.getSnapshot().context.lines as ChatLine[]);
+    const shown = () => describe(lines(a, peer));
+    // both ways at once: A's sent and received lines interleave
+    for (let i = 0; i < 30; i++) {
+      ids.add(a.send(peer, `${MARK} both ways a ${i}`)._unsafeUnwrap());
+      ids.add(b.send('ana@chat.test', `${MARK} both ways b ${i}`)._unsafeUnwrap());
+      await new Promise((r) => setImmediate(r));
+    }
+    await until('all 60 shown, delivered', () => shown().length === 60 && shown().every((l) => l.endsWith(' delivered')));
+    // a call that reaches the session (markRead here) first hands the conversation what the view
+    // shows, so the machine holds the same lines in the same order
+    const before = shown();
+    a.markRead(peer);
+    expect(held()).toEqual(before);
+    expect(child()?.getSnapshot().context.unread).toBe(0);
+    // a message sent in the same turn as another call: the machine has it when that call is made
+    const first = a.send(peer, `${MARK} then mark read`)._unsafeUnwrap();
+    ids.add(first);
+    expect(lines(a, peer).at(-1)).toMatchObject({ id: first, state: 'pending' });
+    a.markRead(peer);
+    expect(held().at(-1)).toBe(`out ${first} pending`);
+    // with nothing else going on, within SETTLE_MS (and the scheduling of a loaded machine)
+    const alone = a.send(peer, `${MARK} alone`)._unsafeUnwrap();
+    ids.add(alone);
+    const t0 = performance.now();
+    await until('the machine holds it', () => held().some((l) => l.includes(alone)));
+    expect(performance.now() - t0).toBeLessThan(SETTLE_MS + SLACK);
+    await until('the machine has them delivered', () => held().length === 62 && held().every((l) => l.endsWith(' delivered')));
+    expect(held()).toEqual(shown());
   });
 
   it('a 60 KiB message arrives intact; empty and over-long ones get a clear error', async () => {
