@@ -28,7 +28,7 @@ export function readAck(r: Reader): AckFrame {
 }
 
 export function encodeAck(f: AckFrame): Result<Uint8Array, WireError> {
-  return encodeWith(MAX_PEER_BODY, (w) => writeAck(w, f), ACK_SIZE);
+  return encodeWith(MAX_PEER_BODY, (w) => writeAck(w, f), ACK_SIZE, true);
 }
 
 export function decodeAck(bytes: Uint8Array): Result<AckFrame, WireError> {

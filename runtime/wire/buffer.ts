@@ -162,10 +162,16 @@ export class Writer {
   readonly limit: number;
   error: WireError | null = null;
 
-  /** `limit` is the largest encoding allowed; going past it is an 'oversize' error. */
-  constructor(limit: number, initial = 64) {
+  /**
+   * `limit` is the largest encoding allowed; going past it is an 'oversize' error. `transient`:
+   * the bytes are copied (sealed) and dropped at once, so they may live in node's shared Buffer
+   * pool: no allocation of their own (a fresh Uint8Array above 64 bytes is a new off-heap backing
+   * store each time). Not for bytes anything keeps: they would keep the pool's 8 KiB slab alive.
+   */
+  constructor(limit: number, initial = 64, transient = false) {
     this.limit = limit;
-    this.buf = new Uint8Array(Math.max(0, Math.min(limit, initial)));
+    const size = Math.max(0, Math.min(limit, initial));
+    this.buf = transient ? Buffer.allocUnsafe(size) : new Uint8Array(size);
   }
 
   get length(): number {
@@ -285,13 +291,15 @@ export class Writer {
   /** The exact bytes written, or the first error. */
   finish(): Result<Uint8Array, WireError> {
     if (this.error !== null) return err(this.error);
+    // a pooled buffer is handed out as a plain Uint8Array view of the bytes written
+    if (this.buf instanceof Buffer) return ok(new Uint8Array(this.buf.buffer, this.buf.byteOffset, this.len));
     return ok(this.len === this.buf.length ? this.buf : this.buf.slice(0, this.len));
   }
 }
 
-/** Runs `write` on a fresh writer bounded by `limit`. */
-export function encodeWith(limit: number, write: (w: Writer) => void, initial?: number): Result<Uint8Array, WireError> {
-  const w = new Writer(limit, initial);
+/** Runs `write` on a fresh writer bounded by `limit` (`transient`: see Writer). */
+export function encodeWith(limit: number, write: (w: Writer) => void, initial?: number, transient = false): Result<Uint8Array, WireError> {
+  const w = new Writer(limit, initial, transient);
   write(w);
   return w.finish();
 }

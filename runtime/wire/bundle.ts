@@ -39,6 +39,7 @@ export function encodeBundle(frames: readonly EncodedFrame[]): Result<Uint8Array
       }
     },
     size,
+    true,
   );
 }
 

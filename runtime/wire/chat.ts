@@ -40,7 +40,7 @@ export function readChat(r: Reader): ChatFrame {
 }
 
 export function encodeChat(f: ChatFrame): Result<Uint8Array, WireError> {
-  return encodeWith(MAX_PEER_BODY, (w) => writeChat(w, f), CHAT_HEADER_SIZE + (f.payload?.length ?? 0));
+  return encodeWith(MAX_PEER_BODY, (w) => writeChat(w, f), CHAT_HEADER_SIZE + (f.payload?.length ?? 0), true);
 }
 
 export function decodeChat(bytes: Uint8Array): Result<ChatFrame, WireError> {

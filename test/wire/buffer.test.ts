@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Reader, Writer, decodeUtf8, utf8Bytes, utf8Length } from '../../runtime/wire/buffer.ts';
+import { Reader, Writer, decodeUtf8, encodeWith, utf8Bytes, utf8Length } from '../../runtime/wire/buffer.ts';
 import { isWireError, wireError } from '../../runtime/wire/errors.ts';
 
 describe('buffer', () => {
@@ -48,6 +48,30 @@ describe('buffer', () => {
     const t = new Reader(Uint8Array.of(1, 2));
     t.u8();
     expect(t.finish(1)._unsafeUnwrapErr().reason).toBe('trailing');
+  });
+
+  it('a transient writer gives the same bytes as a plain one, each encoding its own (pooled) bytes, growth and errors alike', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ minLength: 0, maxLength: 300 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 64 }), (parts, initial) => {
+        const write = (w: Writer) => {
+          for (const p of parts) w.u16(p.length).bytes(p);
+        };
+        const limit = 1200;
+        const plain = encodeWith(limit, write, initial);
+        const all = parts.map(() => encodeWith(limit, write, initial, true));
+        for (const t of all) {
+          expect(t.isOk()).toBe(plain.isOk());
+          if (plain.isErr()) {
+            expect(t._unsafeUnwrapErr()).toEqual(plain.error);
+            continue;
+          }
+          // a plain Uint8Array of exactly the bytes, unchanged by the encodings made after it
+          expect(Object.getPrototypeOf(t._unsafeUnwrap())).toBe(Uint8Array.prototype);
+          expect(t._unsafeUnwrap()).toEqual(plain.value);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('copies are independent of the input, views are not', () => {
