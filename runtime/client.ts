@@ -53,6 +53,9 @@ export const SETTLE_MS = 2;
 
 export type SessionSnapshot = SnapshotFrom<typeof sessionMachine>;
 
+/** `s.matches('online')`, without the state value `matches` builds on each call (this runs on every send) */
+const isOnline = (s: SessionSnapshot): boolean => typeof s.value === 'object' && 'online' in s.value;
+
 export interface ServerKeyInfo {
   fingerprint: string;
   /** 'pinned': first contact, pinned now; 'known': matches the pin; 'given': --server-key */
@@ -399,8 +402,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   /**
    * `unsettled` changed: the conversations take it within SETTLE_MS (`soon`: at the end of this
    * pass of the event loop). Listeners hear of a message received or acknowledged at the end of
-   * this turn; of a message sent (`tell` false) when the conversation takes it: the caller of
-   * `send()` knows already, and `conversations()` shows it from the start.
+   * this pass (once for all the datagrams read in it); of a message sent (`tell` false) when the
+   * conversation takes it: the caller of `send()` knows already, and `conversations()` shows it
+   * from the start.
    */
   const touched = (soon = false, tell = true): void => {
     version++;
@@ -408,7 +412,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     else settleTimer ??= setTimeout(settle, SETTLE_MS);
     if (!tell || viewNotice) return;
     viewNotice = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       viewNotice = false;
       notifyViews();
     });
@@ -693,8 +697,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       const peer = canonicalPeer(email);
       const checked = checkText(text);
       if (checked.isErr()) return err(checked.error);
-      const s = actor.getSnapshot();
-      if (!s.matches('online')) return err(sendError('not_online'));
+      if (!isOnline(actor.getSnapshot())) return err(sendError('not_online'));
       if (!views.has(peer)) {
         settleFirst();
         actor.send({ type: 'CONVERSATION.OPEN', peer });

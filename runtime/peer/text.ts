@@ -18,18 +18,18 @@ export interface SendError {
 
 export const sendError = (reason: SendError['reason']): SendError => ({ type: 'SendError', reason });
 
-const encoder = new TextEncoder();
-
 /**
  * The UTF-8 bytes of a message. Empty or whitespace-only text is 'empty'; more
  * than 64 KiB of UTF-8 is 'too_long'. A lone surrogate becomes U+FFFD (what
- * any UTF-8 encoder does), so every string has an encoding.
+ * any UTF-8 encoder does), so every string has an encoding. A short message's
+ * bytes come from node's Buffer pool (TextEncoder makes a backing store of its
+ * own for each); the delivery engine keeps them until the message is settled.
  */
 export function encodeText(text: string): Result<Uint8Array, SendError> {
   if (typeof text !== 'string' || text.trim() === '') return err(sendError('empty'));
   // Cheap bound first: every UTF-16 unit is at least 1 UTF-8 byte.
   if (text.length > MAX_MESSAGE_BYTES) return err(sendError('too_long'));
-  const bytes = encoder.encode(text);
+  const bytes = Buffer.from(text, 'utf8');
   if (bytes.length > MAX_MESSAGE_BYTES) return err(sendError('too_long'));
   return ok(bytes);
 }
