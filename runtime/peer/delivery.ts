@@ -31,7 +31,8 @@
  * - Every CHAT is answered with an ACK: cumulative + a 64-bit selective map. The ACK goes out
  *   before the messages it completes are handed to `hooks.deliver`, so what the application does
  *   with them never delays it. With `hooks.ackSoon`, the ACKs of the CHATs read in one pass of
- *   the event loop are coalesced: the engine asks once and sends one ACK on `flushAck()`.
+ *   the event loop are coalesced: the engine asks once and sends one ACK on `flushAck()`, then
+ *   hands over the messages.
  */
 import { err, ok, type Result } from 'neverthrow';
 import { MAX_FRAGMENT, MAX_FRAGMENTS, MAX_MESSAGE_BYTES, MESSAGE_ID_SIZE } from '../wire/constants.ts';
@@ -67,8 +68,9 @@ export interface DeliveryHooks {
   acked(messageId: MessageId): void;
   failed(messageId: MessageId): void;
   /**
-   * Optional: an ACK is due; call `flushAck()` soon (before the event loop waits again). Without
-   * it every CHAT is answered at once.
+   * Optional: an ACK is due; call `flushAck()` soon (before the event loop waits again), which
+   * sends it and then hands over the messages it completes. Without it every CHAT is answered at
+   * once.
    */
   ackSoon?(): void;
 }
@@ -442,18 +444,22 @@ export class DeliveryChannel {
       this.drain();
     }
     if (this.hooks.ackSoon) {
+      // the ACK and then the messages it completes, on flushAck()
       if (!this.ackDue) {
         this.ackDue = true;
         this.hooks.ackSoon();
       }
-    } else this.sendAck();
+      return;
+    }
+    this.sendAck();
     this.handOver();
   }
 
-  /** Sends the ACK `hooks.ackSoon` asked for, if it is still due. */
+  /** Sends the ACK `hooks.ackSoon` asked for, if it is still due, then hands over the messages it completes. */
   flushAck(): void {
-    if (!this.ackDue || this.closed) return;
-    this.sendAck();
+    if (this.closed) return;
+    if (this.ackDue) this.sendAck();
+    this.handOver();
   }
 
   /** Hands the messages consumed so far to the application, in order. */

@@ -288,15 +288,22 @@ describe('delivery engine: acknowledging before the application', () => {
     expect(events).toEqual(['ACK', 'deliver']);
   });
 
-  it('with ackSoon, the CHATs of one pass get one ACK, sent on flushAck', () => {
+  it('with ackSoon, the CHATs of one pass get one ACK, sent on flushAck, and then their messages are handed over', () => {
     const clock = new SimClock();
     const acks: PeerBody[] = [];
     const delivered: string[] = [];
+    const order: string[] = [];
     let asked = 0;
     const rx = new DeliveryChannel(
       {
-        transmit: (f) => acks.push(f),
-        deliver: (_, p) => delivered.push(text(p)),
+        transmit: (f) => {
+          acks.push(f);
+          order.push(f.type);
+        },
+        deliver: (_, p) => {
+          delivered.push(text(p));
+          order.push('deliver');
+        },
         acked: () => {},
         failed: () => {},
         ackSoon: () => asked++,
@@ -308,11 +315,13 @@ describe('delivery engine: acknowledging before the application', () => {
     }
     expect(asked).toBe(1);
     expect(acks).toEqual([]);
-    expect(delivered).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(delivered).toEqual([]);
     rx.flushAck();
     rx.flushAck();
     expect(acks).toEqual([{ type: 'ACK', cum: 5, sack: 0n, floor: 0 }]);
     expect(rx.stats.acksSent).toBe(1);
+    expect(delivered).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(order).toEqual(['ACK', 'deliver', 'deliver', 'deliver', 'deliver', 'deliver']);
   });
 
   it('coalesced ACKs still carry a whole window both ways', () => {
