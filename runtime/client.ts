@@ -373,9 +373,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   // acknowledgements and failures. The machines take it every SETTLE_MS, and at once before any
   // other event reaches the session (a datagram from the server, a call of this API), so they see
   // every event in the order it happened. Until then `conversations()` shows it as the machines
-  // will (`withUnsettled`): a message is shown sent, received or delivered at the end of the turn
-  // that did it, and the machines' bookkeeping is done once for every message of those
-  // milliseconds instead of once per message.
+  // will (`withUnsettled`), from the moment it happened (listeners hear at the end of that pass of
+  // the event loop, see `touched`), and the machines' bookkeeping is done once for every message
+  // of those milliseconds instead of once per message.
   interface Unsettled {
     /** messages sent and received, in order */
     lines: Array<{ out: true; m: OutboundMessage } | { out: false; m: InboundMessage }>;
