@@ -10,6 +10,8 @@
  *   --smoke                           the small version (N = 200, 5 s) that `npm test` runs
  *   --report [file.svg]               also write results.json and the chart (test/bench/report.svg)
  *   --json
+ * With BENCH_CPU_PROF=DIR in the environment every worker process (load generators, chat peer,
+ * raw echo) runs under `node --cpu-prof` and writes its profile to DIR (test/bench/lib.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
