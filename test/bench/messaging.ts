@@ -14,7 +14,8 @@
  *   acknowledged messages per second. Raw: the echo with 64 datagrams of the same size in flight,
  *   each echo answered by a new send, over the same time.
  * Each run also prints the CPU time (user + system) each client process spent per message, in each
- * phase: far steadier than the timings, it is what to compare when a change is about CPU.
+ * phase: it tells one process's work from the other's and from waiting. It moves with the VM's
+ * state as the timings do (up to 2x from one minute to the next here): compare code in turns.
  * Each figure is the median of `--runs` runs, after a warm-up of both phases; raw and truco are
  * measured in alternation, run by run, so that both see the machine of the same minute.
  */
