@@ -381,18 +381,15 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     lines: Array<{ out: true; m: OutboundMessage } | { out: false; m: InboundMessage }>;
     /** ids of the sent messages among `lines` */
     sent: Set<string>;
-    /** ids the hub reported acknowledged, in order; for the view, those among `sent`, and the others (lines the conversation holds) */
-    acked: string[];
+    /** ids the hub reported acknowledged: those among `sent`, and the others (lines the conversation holds) */
     ackedHere: Set<string>;
     ackedBefore: Set<string>;
     failed: string[];
-    /** received messages among `lines` */
-    received: number;
   }
   const unsettled = new Map<string, Unsettled>();
   const unsettledOf = (peer: string): Unsettled => {
     let u = unsettled.get(peer);
-    if (!u) unsettled.set(peer, (u = { lines: [], sent: new Set(), acked: [], ackedHere: new Set(), ackedBefore: new Set(), failed: [], received: 0 }));
+    if (!u) unsettled.set(peer, (u = { lines: [], sent: new Set(), ackedHere: new Set(), ackedBefore: new Set(), failed: [] }));
     return u;
   };
   /** bumped on every change of `unsettled`: with the machines' views, the key of `shown` */
@@ -442,11 +439,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
           // no conversation yet: the session opens one for the first message
           else for (const m of run) actor.send(out ? { type: 'CONVERSATION.SEND', peer, ...m } : { type: 'PEER.RECEIVED', peer, ...m });
         }
+        const acked = [...u.ackedBefore, ...u.ackedHere];
         if (ref) {
-          if (u.acked.length + u.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked: u.acked, failed: u.failed });
+          if (acked.length + u.failed.length > 0) ref.send({ type: 'DELIVERY.BATCH', acked, failed: u.failed });
           continue;
         }
-        for (const id of u.acked) actor.send({ type: 'PEER.ACKED', peer, id });
+        for (const id of acked) actor.send({ type: 'PEER.ACKED', peer, id });
         for (const id of u.failed) actor.send({ type: 'PEER.FAILED', peer, id });
       }
     } finally {
@@ -457,6 +455,11 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
   /** Before an event reaches the session: the conversations first take what happened before it. */
   const settleFirst = (): void => {
     if (unsettled.size > 0) settle();
+  };
+  /** An event from a call of this API: after what happened before it (`settleFirst`). */
+  const toSession = (event: Parameters<typeof actor.send>[0]): void => {
+    settleFirst();
+    actor.send(event);
   };
   /**
    * Ids `send()` handed to the hub before the conversation took them: the datagram leaves at once,
@@ -483,14 +486,16 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     const marked = u.ackedBefore.size > 0 ? withDelivered(v.lines, u.ackedBefore) : v.lines;
     if (u.lines.length === 0) return { ...v, lines: marked };
     const lines: ChatLine[] = marked === v.lines ? v.lines.slice() : (marked as ChatLine[]);
+    let received = 0;
     for (const { out, m } of u.lines) {
+      if (!out) received++;
       lines.push(
         out
           ? { kind: 'message', id: m.id, direction: 'out', text: m.text, at: m.at, state: u.ackedHere.has(m.id) ? 'delivered' : 'pending' }
           : { kind: 'message', id: m.id, direction: 'in', text: m.text, at: m.at, state: 'delivered' },
       );
     }
-    return { ...v, lines, unread: v.unread + u.received };
+    return { ...v, lines, unread: v.unread + received };
   };
 
   const noMembers: ReadonlyMap<string, Member> = new Map();
@@ -504,15 +509,12 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     ...(opts.delivery ? { delivery: opts.delivery } : {}),
     events: {
       received: (peer, id, text) => {
-        const u = unsettledOf(peer);
-        u.lines.push({ out: false, m: { id, text, at: Date.now() } });
-        u.received++;
+        unsettledOf(peer).lines.push({ out: false, m: { id, text, at: Date.now() } });
         // with no conversation to show it in yet, the session opens one at the end of this pass
-        touched(!conversationRef(peer));
+        touched(!views.has(peer));
       },
       acked: (peer, id) => {
         const u = unsettledOf(peer);
-        u.acked.push(id);
         (u.sent.has(id) ? u.ackedHere : u.ackedBefore).add(id);
         touched();
       },
@@ -670,18 +672,9 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     get peerPublicKey() {
       return peerKeys?.publicKey ?? null;
     },
-    signUp: (email, password) => {
-      settleFirst();
-      actor.send({ type: 'SIGNUP', email, password });
-    },
-    logIn: (email, password) => {
-      settleFirst();
-      actor.send({ type: 'LOGIN', email, password });
-    },
-    logOut: () => {
-      settleFirst();
-      actor.send({ type: 'LOGOUT' });
-    },
+    signUp: (email, password) => toSession({ type: 'SIGNUP', email, password }),
+    logIn: (email, password) => toSession({ type: 'LOGIN', email, password }),
+    logOut: () => toSession({ type: 'LOGOUT' }),
     getSnapshot: () => actor.getSnapshot(),
     subscribe(fn) {
       const sub = actor.subscribe({ next: fn, error: () => {} });
@@ -690,18 +683,14 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
     waitFor: (pred, timeoutMs = 15_000) => waitFor(actor, pred, { timeout: timeoutMs }),
     peers: hub,
     openConversation(email) {
-      settleFirst();
-      actor.send({ type: 'CONVERSATION.OPEN', peer: canonicalPeer(email) });
+      toSession({ type: 'CONVERSATION.OPEN', peer: canonicalPeer(email) });
     },
     send(email, text) {
       const peer = canonicalPeer(email);
       const checked = checkText(text);
       if (checked.isErr()) return err(checked.error);
       if (!isOnline(actor.getSnapshot())) return err(sendError('not_online'));
-      if (!views.has(peer)) {
-        settleFirst();
-        actor.send({ type: 'CONVERSATION.OPEN', peer });
-      }
+      if (!views.has(peer)) toSession({ type: 'CONVERSATION.OPEN', peer });
       const before = views.get(peer);
       if (!before) return err(sendError('peer_offline'));
       if (!before.canSend) return err(sendError(before.reason ?? 'peer_offline'));
@@ -719,8 +708,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
         touched(false, false);
         return ok(id);
       }
-      settleFirst();
-      actor.send({ type: 'CONVERSATION.SEND', peer, id, text, at: Date.now() });
+      toSession({ type: 'CONVERSATION.SEND', peer, id, text, at: Date.now() });
       const after = views.get(peer)?.lines;
       const last = after?.[after.length - 1];
       if (!last || last.id !== id) return err(sendError(views.get(peer)?.reason ?? 'peer_offline'));
@@ -739,8 +727,7 @@ export async function createChatClient(opts: ClientOptions): Promise<ChatClient>
       return ok(undefined);
     },
     markRead(email) {
-      settleFirst();
-      actor.send({ type: 'CONVERSATION.MARK_READ', peer: canonicalPeer(email) });
+      toSession({ type: 'CONVERSATION.MARK_READ', peer: canonicalPeer(email) });
     },
     conversations: currentViews,
     subscribeConversations(fn) {
