@@ -173,9 +173,9 @@ describe('direct conversations over real UDP', () => {
     const peer = 'bia@chat.test';
     const child = () => a.getSnapshot().children[conversationId(peer)] as AnyActorRef | undefined;
     const ids = new Set<string>();
-    const describe = (ls: readonly ChatLine[]) => ls.flatMap((l) => (l.kind === 'message' && ids.has(l.id) ? [`${l.direction} ${l.id} ${l.state}`] : []));
-    const held = () => describe(child()?.getSnapshot().context.lines as ChatLine[]);
-    const shown = () => describe(lines(a, peer));
+    const named = (ls: readonly ChatLine[]) => ls.flatMap((l) => (l.kind === 'message' && ids.has(l.id) ? [`${l.direction} ${l.id} ${l.state}`] : []));
+    const held = () => named(child()?.getSnapshot().context.lines as ChatLine[]);
+    const shown = () => named(lines(a, peer));
     // both ways at once: A's sent and received lines interleave
     for (let i = 0; i < 30; i++) {
       ids.add(a.send(peer, `${MARK} both ways a ${i}`)._unsafeUnwrap());
