@@ -5,8 +5,8 @@
  *   node --import tsx test/bench/messaging.ts [--n 500] [--seconds 2] [--runs 3] [--json]
  *
  * - rtt: `client.send()` of a 100-character message → its line turns `delivered` (the peer's
- *   ACK came back and was opened; the conversation machine takes it at the end of that pass of
- *   the event loop): delivery engine, framing, ChaCha20-Poly1305 both ways, UDP, the peer's
+ *   ACK came back and was opened, and listeners were told at the end of that pass of the event
+ *   loop; the conversation machine takes it within 2 ms, SETTLE_MS): delivery engine, framing, ChaCha20-Poly1305 both ways, UDP, the peer's
  *   reassembly and ACK. One message at a time, `--n` of them after a warm-up.
  *   Raw: one datagram of the same size as the chat datagram, echoed.
  * - throughput: a sliding window of WINDOW (64) messages in flight — each one that turns
@@ -79,7 +79,7 @@ export async function runMessaging(
     await raw.rttUs({ n: Math.min(n, 500), size: CHAT_DATAGRAM });
     await raw.pairsPerS({ seconds: Math.min(seconds, 0.5), window: WINDOW, size: CHAT_DATAGRAM, runs: 1 });
     server = await startBenchServer({ dir });
-    peer = startWorker('chat-peer.ts');
+    const far = (peer = startWorker('chat-peer.ts'));
     await peer.ask({ cmd: 'start', host: '127.0.0.1', port: server.port, email: 'b@bench.test', password: PASSWORD, dataDir: join(dir, 'b') });
     a = await createChatClient({ server: { host: '127.0.0.1', port: server.port }, dataDir: join(dir, 'a') });
     const me = a;
@@ -149,8 +149,8 @@ export async function runMessaging(
     // CPU time (user + system) of the sending process (this one) and of the receiving one
     const cpuNow = async (): Promise<[number, number]> => {
       const u = process.cpuUsage();
-      const far = await (peer as NonNullable<typeof peer>).ask<{ us: number }>({ cmd: 'cpu' });
-      return [u.user + u.system, far.us];
+      const theirs = await far.ask<{ us: number }>({ cmd: 'cpu' });
+      return [u.user + u.system, theirs.us];
     };
     const perMessage = (a: [number, number], b: [number, number], count: number): string =>
       `${round((b[0] - a[0]) / count, 1)} / ${round((b[1] - a[1]) / count, 1)}`;
